@@ -1,0 +1,114 @@
+import { Type } from 'typebox';
+import type { EntityDef } from '../crud/entity.js';
+import { nullable } from '../crud/schemas.js';
+import { BookingSchema, loadCurrentBookings } from './bookings.js';
+
+const rw = { read: 'directory.read', write: 'directory.write' } as const;
+const text = (column: string, filter = false) => ({ column, kind: 'string' as const, filter });
+const externalId = { column: 'external_id', kind: 'string' as const, unique: true, filter: true, description: 'Id in the source system (for upserts by loads and sync)' };
+
+export const companies: EntityDef = {
+  name: 'company',
+  label: 'Company',
+  path: '/companies',
+  table: 'companies',
+  idField: 'companyId',
+  tag: 'companies',
+  fields: {
+    name: { column: 'name', kind: 'string', required: true, minLength: 1, filter: true },
+    inn: { column: 'inn', kind: 'string', filter: true, maxLength: 12, description: 'Russian taxpayer number (10 or 12 digits)' },
+    kpp: text('kpp', true),
+    ogrn: text('ogrn', true),
+    address: { column: 'address', kind: 'text', maxLength: 1000 },
+    phone: text('phone', true),
+    email: text('email', true),
+    website: text('website'),
+    externalId,
+  },
+  nameFields: ['name', 'inn'],
+  permissions: rw,
+  async beforeDelete(_ctx, { trx, existing }) {
+    await trx.deleteFrom('parameter_values').where('entity_type', '=', 'company').where('entity_id', '=', existing!.id).execute();
+  },
+};
+
+export const contacts: EntityDef = {
+  name: 'contact',
+  label: 'Contact',
+  path: '/contacts',
+  table: 'contacts',
+  idField: 'contactId',
+  tag: 'companies',
+  fields: {
+    companyId: { column: 'company_id', kind: 'integer', required: true, ref: 'company', filter: true },
+    firstName: text('first_name', true),
+    lastName: text('last_name', true),
+    middleName: text('middle_name'),
+    position: text('position'),
+    phone: text('phone', true),
+    email: text('email', true),
+  },
+  nameFields: ['lastName', 'firstName', 'email', 'phone'],
+  permissions: rw,
+};
+
+export const clients: EntityDef = {
+  name: 'client',
+  label: 'Client',
+  path: '/clients',
+  table: 'clients',
+  idField: 'clientId',
+  tag: 'clients',
+  fields: {
+    firstName: text('first_name', true),
+    lastName: text('last_name', true),
+    middleName: text('middle_name'),
+    birthDate: { column: 'birth_date', kind: 'timestamp' },
+    available: { column: 'available', kind: 'boolean', default: true, filter: true, description: 'The client agrees to be contacted' },
+    email: text('email', true),
+    phone: text('phone', true),
+    companyId: { column: 'company_id', kind: 'integer', ref: 'company', filter: true },
+    socialMedia: { column: 'social_media', kind: 'json', description: 'Free-form social network handles' },
+    externalId,
+  },
+  nameFields: ['lastName', 'firstName', 'middleName', 'email', 'phone'],
+  extraOutput: {
+    communication: nullable(Type.Object({}, { additionalProperties: true, description: 'The latest communication (filled by Communications)' })),
+    booking: nullable(BookingSchema),
+  },
+  permissions: rw,
+  async decorate(ctx, items, db) {
+    const bookings = await loadCurrentBookings(ctx, db, items.map((i) => i.clientId as number));
+    for (const item of items) {
+      item.communication = null;
+      item.booking = bookings.get(item.clientId as number) ?? null;
+    }
+  },
+  async beforeDelete(_ctx, { trx, existing }) {
+    await trx.deleteFrom('parameter_values').where('entity_type', '=', 'client').where('entity_id', '=', existing!.id).execute();
+  },
+};
+
+export const deals: EntityDef = {
+  name: 'deal',
+  label: 'Deal',
+  path: '/deals',
+  table: 'deals',
+  idField: 'dealId',
+  tag: 'deals',
+  fields: {
+    title: { column: 'title', kind: 'string', required: true, minLength: 1 },
+    clientId: { column: 'client_id', kind: 'integer', ref: 'client', filter: true },
+    companyId: { column: 'company_id', kind: 'integer', ref: 'company', filter: true },
+    dealTypeId: { column: 'deal_type_id', kind: 'integer', required: true, ref: 'deal_type', filter: true },
+    dealStatusId: { column: 'deal_status_id', kind: 'integer', ref: 'deal_status', filter: true },
+    amount: { column: 'amount', kind: 'number', minimum: 0 },
+    currency: { column: 'currency', kind: 'string', maxLength: 3, minLength: 3, description: 'ISO 4217 code, e.g. RUB' },
+    externalId,
+  },
+  nameFields: ['title'],
+  permissions: rw,
+  async beforeDelete(_ctx, { trx, existing }) {
+    await trx.deleteFrom('parameter_values').where('entity_type', '=', 'deal').where('entity_id', '=', existing!.id).execute();
+  },
+};

@@ -1,0 +1,5 @@
+import type { HubContext } from '../../platform/context.js';
+import type { HubApp } from '../../platform/http/index.js';
+import type { DirectoryServices } from '../registry.js';
+
+export function registerClientRoutes(_app: HubApp, _ctx: HubContext, _services: DirectoryServices): void {}

@@ -1,0 +1,96 @@
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Authenticator } from './platform/auth/index.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import type { Config } from './platform/config/index.js';
+import type { HubContext } from './platform/context.js';
+import { migrateToLatest, openDatabase } from './platform/db/index.js';
+import { createEventBus, eventsMigration } from './platform/events/index.js';
+import { buildHttpApp, type BuiltApp } from './platform/http/index.js';
+import { createJobQueue, jobsMigration } from './platform/jobs/index.js';
+import { createLogger, type Logger } from './platform/logging/index.js';
+import { createPrincipalStore, directoryMigrations, registerDirectoryRoutes, seedBootstrap, seedDemo } from './directory/index.js';
+
+export const MIGRATIONS = [eventsMigration, jobsMigration, ...directoryMigrations];
+
+export interface HubOptions {
+  log?: Logger;
+  clock?: Clock;
+  /** Seed the demo directory into an empty database (default: config.demo.seed). */
+  demo?: boolean;
+}
+
+export interface Hub {
+  ctx: HubContext;
+  buildApp(): Promise<BuiltApp>;
+  /** Starts event delivery and (when enabled) job workers. */
+  startBackground(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The composition root: builds the context once and wires every module to it. */
+export async function createHub(config: Readonly<Config>, options: HubOptions = {}): Promise<Hub> {
+  const log = options.log ?? createLogger(config.log.level);
+  const clock = options.clock ?? systemClock;
+  const database = openDatabase(config.database.url, { poolSize: config.database.poolSize });
+  try {
+    const { applied } = await migrateToLatest(database, MIGRATIONS);
+    if (applied.length) log.info({ applied, database: database.description }, 'applied migrations');
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  const { db, dialect } = database;
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const events = createEventBus({ db, dialect, log: log.child({ component: 'events' }), clock });
+  const jobs = createJobQueue({ db, dialect, log: log.child({ component: 'jobs' }), clock, options: config.jobs });
+  const auth = new Authenticator(createPrincipalStore(db), config.auth, clock);
+  const ctx: HubContext = { config, database, db, dialect, log, clock, events, jobs, metrics, auth };
+
+  new Gauge({
+    name: 'conveyor_jobs',
+    help: 'Jobs by state',
+    labelNames: ['state'],
+    registers: [metrics],
+    async collect() {
+      for (const [state, n] of Object.entries(await jobs.counts())) this.set({ state }, n);
+    },
+  });
+  new Gauge({
+    name: 'conveyor_event_consumer_lag',
+    help: 'Events not yet delivered, by subscriber',
+    labelNames: ['consumer'],
+    registers: [metrics],
+    async collect() {
+      for (const [consumer, n] of Object.entries(await events.lag())) this.set({ consumer }, n);
+    },
+  });
+
+  await seedBootstrap(ctx);
+  if (options.demo ?? config.demo.seed) await seedDemo(ctx, config.demo.clients);
+  for (const plugin of config.plugins) {
+    const mod = (await import(pathToFileURL(resolve(plugin)).href)) as { register?: (ctx: HubContext) => unknown };
+    if (typeof mod.register !== 'function') throw new Error(`plugin ${plugin} does not export register(ctx)`);
+    await mod.register(ctx);
+  }
+
+  let started = false;
+  return {
+    ctx,
+    buildApp: () => buildHttpApp(ctx, [registerDirectoryRoutes]),
+    async startBackground() {
+      started = true;
+      await events.start();
+      if (config.jobs.enabled) await jobs.start();
+    },
+    async close() {
+      if (started) {
+        await jobs.stop();
+        await events.stop();
+      }
+      await database.close();
+    },
+  };
+}

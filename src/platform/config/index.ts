@@ -1,0 +1,2 @@
+export { ConfigSchema, type Config } from './schema.js';
+export { loadConfig, ConfigError, type LoadOptions } from './load.js';

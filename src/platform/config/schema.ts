@@ -1,0 +1,77 @@
+import { Type, type Static } from 'typebox';
+
+// Every key a hub understands. Unknown keys are errors, so a typo is reported instead of ignored.
+export const ConfigSchema = Type.Object(
+  {
+    http: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1', description: 'Address to listen on' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8181 }),
+        bodyLimitBytes: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+        allowDefaultAdminPassword: Type.Boolean({
+          default: false,
+          description: 'Listen on a non-loopback address even though Admin still has the default password',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    database: Type.Object(
+      {
+        url: Type.String({ default: 'sqlite:./data/conveyor.db', description: 'sqlite:<file> or postgres://…' }),
+        poolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          [
+            Type.Literal('fatal'),
+            Type.Literal('error'),
+            Type.Literal('warn'),
+            Type.Literal('info'),
+            Type.Literal('debug'),
+            Type.Literal('trace'),
+            Type.Literal('silent'),
+          ],
+          { default: 'info' },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        cacheTtlMs: Type.Integer({ minimum: 0, default: 30_000 }),
+        maxFailuresPerUser: Type.Integer({ minimum: 1, default: 5 }),
+        maxFailuresPerAddress: Type.Integer({ minimum: 1, default: 20 }),
+        lockoutBaseMs: Type.Integer({ minimum: 1, default: 1_000 }),
+        lockoutMaxMs: Type.Integer({ minimum: 1, default: 900_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    jobs: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Run job workers in this process' }),
+        concurrency: Type.Integer({ minimum: 1, maximum: 100, default: 4 }),
+        pollIntervalMs: Type.Integer({ minimum: 10, default: 500 }),
+        leaseMs: Type.Integer({ minimum: 1000, default: 60_000 }),
+        maxAttempts: Type.Integer({ minimum: 1, default: 10 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    demo: Type.Object(
+      {
+        seed: Type.Boolean({ default: true, description: 'Seed a small demo directory into an empty database' }),
+        clients: Type.Integer({ minimum: 0, maximum: 100_000, default: 300 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    plugins: Type.Array(Type.String(), {
+      default: [],
+      description: 'Module paths loaded at start; each may export register(ctx) to add job tasks and subscribers',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;

@@ -1,0 +1,54 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { dialectFor, type SqlDialect } from './dialect.js';
+
+// BIGINT holds epoch-millisecond timestamps and ids: safe as JS numbers up to 2^53.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Db = Kysely<any>;
+
+export interface Database {
+  readonly db: Db;
+  readonly dialect: SqlDialect;
+  /** Where the data lives, with any password removed: safe to log. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  poolSize?: number;
+  cwd?: string;
+}
+
+export function openDatabase(url: string, options: OpenOptions = {}): Database {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, options.poolSize ?? 10);
+  if (url.startsWith('sqlite:')) return openSqlite(resolve(options.cwd ?? process.cwd(), url.slice('sqlite:'.length)));
+  throw new Error(`database.url must start with sqlite: or postgres:// (got "${redact(url)}")`);
+}
+
+function openSqlite(file: string): Database {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new SqliteDatabase(file);
+  sqlite.pragma('journal_mode = WAL');
+  // WAL + NORMAL survives a process crash (kill -9); only an OS crash may drop the last commits.
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.function('ulower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : value));
+  const db = new Kysely({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: dialectFor('sqlite'), description: `sqlite:${file}`, close: () => db.destroy() };
+}
+
+function openPostgres(url: string, poolSize: number): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: dialectFor('postgres'), description: redact(url), close: () => db.destroy() };
+}
+
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+}

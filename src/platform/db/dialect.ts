@@ -1,0 +1,59 @@
+import { sql, type ColumnDefinitionBuilder, type CreateTableBuilder, type Expression, type RawBuilder, type SqlBool } from 'kysely';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/**
+ * Everything that differs between SQLite and PostgreSQL lives here, so repositories stay
+ * dialect-free. Timestamps are stored as epoch milliseconds (BIGINT) and JSON as text on both.
+ */
+export interface SqlDialect {
+  readonly name: DialectName;
+  /** Value to bind for a boolean column. */
+  bool(value: boolean): unknown;
+  /** Adds an auto-generated integer primary key column. */
+  addIdColumn<T extends string>(table: CreateTableBuilder<T, never>, column?: string): CreateTableBuilder<T, never>;
+  /** Whether row locks with SKIP LOCKED exist (job claiming across processes). */
+  readonly skipLocked: boolean;
+  isUniqueViolation(error: unknown): boolean;
+  isForeignKeyViolation(error: unknown): boolean;
+  /** Case-insensitive substring match that also folds Cyrillic (SQLite's LIKE folds ASCII only). */
+  containsIgnoreCase(column: Expression<unknown>, term: string): RawBuilder<SqlBool>;
+}
+
+/** Escapes LIKE wildcards so user input matches literally. */
+function likePattern(term: string): string {
+  return `%${term.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+const sqlite: SqlDialect = {
+  name: 'sqlite',
+  bool: (value) => (value ? 1 : 0),
+  addIdColumn: (table, column = 'id') =>
+    table.addColumn(column, 'integer', (c: ColumnDefinitionBuilder) => c.primaryKey().autoIncrement()),
+  skipLocked: false,
+  isUniqueViolation: (e) => codeOf(e) === 'SQLITE_CONSTRAINT_UNIQUE' || codeOf(e) === 'SQLITE_CONSTRAINT_PRIMARYKEY',
+  // ON DELETE RESTRICT reports through SQLite's trigger machinery, hence the second code.
+  isForeignKeyViolation: (e) =>
+    codeOf(e) === 'SQLITE_CONSTRAINT_FOREIGNKEY' || (codeOf(e) === 'SQLITE_CONSTRAINT_TRIGGER' && /FOREIGN KEY/.test(String((e as Error).message))),
+  // ulower() is registered on every SQLite connection (connect.ts): a Unicode-aware lower().
+  containsIgnoreCase: (column, term) => sql<SqlBool>`ulower(${column}) like ${likePattern(term)} escape '\\'`,
+};
+
+const postgres: SqlDialect = {
+  name: 'postgres',
+  bool: (value) => value,
+  addIdColumn: (table, column = 'id') =>
+    table.addColumn(column, 'bigint', (c: ColumnDefinitionBuilder) => c.primaryKey().generatedByDefaultAsIdentity()),
+  skipLocked: true,
+  isUniqueViolation: (e) => codeOf(e) === '23505',
+  isForeignKeyViolation: (e) => codeOf(e) === '23503',
+  containsIgnoreCase: (column, term) => sql<SqlBool>`lower(${column}) like ${likePattern(term)} escape '\\'`,
+};
+
+export function dialectFor(name: DialectName): SqlDialect {
+  return name === 'sqlite' ? sqlite : postgres;
+}
+
+function codeOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? (error as { code?: string }).code : undefined;
+}

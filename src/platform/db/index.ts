@@ -1,0 +1,3 @@
+export { openDatabase, redact, type Db, type Database, type OpenOptions } from './connect.js';
+export { dialectFor, type SqlDialect, type DialectName } from './dialect.js';
+export { migrateToLatest, type ModuleMigration, type MigrationOutcome } from './migrate.js';

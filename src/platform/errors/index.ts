@@ -1,0 +1,1 @@
+export { ERRORS, AppError, notFound, type ErrorCode } from './registry.js';

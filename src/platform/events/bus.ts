@@ -1,0 +1,293 @@
+import type { Clock } from '../clock.js';
+import type { Db, SqlDialect } from '../db/index.js';
+import type { Logger } from '../logging/index.js';
+import { withSubscriberClaim } from './claim.js';
+import { createHorizon, type Horizon } from './horizon.js';
+import * as store from './store.js';
+import { parseTopics, type TopicFilter } from './topics.js';
+import type { EventBus, EventHandler, NewEvent, SubscribeOptions } from './types.js';
+import { delay, Wakeup } from './wakeup.js';
+
+export interface EventBusDeps {
+  db: Db;
+  dialect: SqlDialect;
+  log: Logger;
+  clock: Clock;
+  /** How often to look for new events when nobody pokes (default 200). */
+  pollIntervalMs?: number;
+  /** Events per delivery round; also the most a crash can make a subscriber see twice (default 100). */
+  batchSize?: number;
+  /** Retry delay after a handler's first failure, doubling per failure up to retryMaxMs (defaults 1000, 300000). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Subscribers delivering at once. On PostgreSQL each holds a pool connection meanwhile (default 4). */
+  maxConcurrentDeliveries?: number;
+}
+
+/** The bus plus what tests, shutdown and metrics need. */
+export interface ManagedEventBus extends EventBus {
+  /** Delivers every event committed before the call to every subscriber; rejects if a handler fails. */
+  drain(): Promise<void>;
+  /** Matching events each subscriber has not had yet, by subscriber name. */
+  lag(): Promise<Record<string, number>>;
+  /** Deletes events older than `olderThanMs` that every consumer has passed; returns how many. */
+  prune(olderThanMs: number): Promise<number>;
+}
+
+interface Subscriber {
+  name: string;
+  handler: EventHandler;
+  filter: TopicFilter | undefined;
+  fromBeginning: boolean;
+  registered: boolean;
+  /** Cached checkpoint: the durable one is never lower, so "nothing to do" decided on it is sound. */
+  position: number;
+  retryAt: number;
+  active: boolean;
+  /** Serialises batches of this subscriber between the loop and drain(). */
+  tail: Promise<unknown>;
+}
+
+type BatchResult =
+  | { kind: 'busy' } // another process holds the subscriber
+  | { kind: 'waiting'; retryAt: number } // backing off after a failure
+  | { kind: 'failed'; eventId: number; error: string }
+  | { kind: 'done'; more: boolean };
+
+export function createEventBus(deps: EventBusDeps): ManagedEventBus {
+  return new OutboxEventBus(deps);
+}
+
+class OutboxEventBus implements ManagedEventBus {
+  private readonly subscribers = new Map<string, Subscriber>();
+  private readonly horizon: Horizon;
+  private readonly wakeup = new Wakeup();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly pollIntervalMs: number;
+  private readonly batchSize: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  private readonly maxConcurrent: number;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private raisedFromCheckpoints = false;
+  private scanFrom = 0;
+
+  constructor(private readonly deps: EventBusDeps) {
+    this.horizon = createHorizon(deps.db, deps.dialect.name);
+    this.pollIntervalMs = deps.pollIntervalMs ?? 200;
+    this.batchSize = deps.batchSize ?? 100;
+    this.retryBaseMs = deps.retryBaseMs ?? 1000;
+    this.retryMaxMs = deps.retryMaxMs ?? 300_000;
+    this.maxConcurrent = deps.maxConcurrentDeliveries ?? 4;
+  }
+
+  publish(trx: Db, event: NewEvent): Promise<void> {
+    return store.insertEvent(trx, event, this.deps.clock.now());
+  }
+
+  subscribe(name: string, handler: EventHandler, options: SubscribeOptions = {}): void {
+    if (!name) throw new Error('a subscriber needs a name');
+    if (this.subscribers.has(name)) throw new Error(`subscriber ${name} is already registered`);
+    this.subscribers.set(name, {
+      name,
+      handler,
+      filter: parseTopics(options.topics),
+      fromBeginning: options.fromBeginning ?? false,
+      registered: false,
+      position: 0,
+      retryAt: 0,
+      active: false,
+      tail: Promise.resolve(),
+    });
+    this.wakeup.notify();
+  }
+
+  poke(): void {
+    this.wakeup.notify();
+  }
+
+  async start(): Promise<void> {
+    if (this.loop) return;
+    this.stopping = false;
+    await this.register(); // a broken database fails start() rather than the background loop
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeup.notify();
+    await this.loop;
+    await Promise.allSettled([...this.inflight]);
+    this.loop = undefined;
+  }
+
+  async drain(): Promise<void> {
+    await this.register();
+    const target = await store.maxEventId(this.deps.db);
+    // A hole below the target closes when the transactions that could fill it end.
+    while ((await this.horizon.refresh()) < target) await delay(10);
+    await Promise.all([...this.subscribers.values()].map((s) => this.drainOne(s, target)));
+  }
+
+  async lag(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const s of this.subscribers.values()) {
+      const row = await store.readConsumer(this.deps.db, s.name);
+      out[s.name] = row ? await store.countEventsAfter(this.deps.db, row.lastEventId, s.filter) : 0;
+    }
+    return out;
+  }
+
+  prune(olderThanMs: number): Promise<number> {
+    return store.pruneEvents(this.deps.db, this.deps.clock.now() - olderThanMs);
+  }
+
+  // ---- delivery loop ----
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        await this.register();
+        const safe = await this.horizon.refresh();
+        const now = this.deps.clock.now();
+        // Start the scan one further each round, so the concurrency cap cannot starve the last ones.
+        const all = [...this.subscribers.values()];
+        this.scanFrom = (this.scanFrom + 1) % Math.max(1, all.length);
+        for (let i = 0; i < all.length; i++) {
+          const s = all[(this.scanFrom + i) % all.length]!;
+          if (this.stopping || this.inflight.size >= this.maxConcurrent) break;
+          if (s.registered && !s.active && s.position < safe && s.retryAt <= now) this.launch(s);
+        }
+      } catch (err) {
+        this.deps.log.error({ err }, 'event bus poll failed');
+      }
+      if (!this.stopping) await this.wakeup.sleep(this.nextPollIn());
+    }
+  }
+
+  private launch(s: Subscriber): void {
+    s.active = true;
+    const task = this.exclusive(s, () => this.deliverBatch(s, () => !this.stopping))
+      .then((r) => {
+        // Go round again at once when there is more, or someone may be waiting for a free slot.
+        if ((r.kind === 'done' && r.more) || this.inflight.size >= this.maxConcurrent) this.wakeup.notify();
+      })
+      .catch((err) => {
+        s.retryAt = this.deps.clock.now() + this.pollIntervalMs;
+        this.deps.log.error({ err, subscriber: s.name }, 'event delivery failed');
+      })
+      .finally(() => {
+        s.active = false;
+        this.inflight.delete(task);
+      });
+    this.inflight.add(task);
+  }
+
+  private nextPollIn(): number {
+    const now = this.deps.clock.now();
+    let wait = this.pollIntervalMs;
+    for (const s of this.subscribers.values()) if (s.retryAt > now) wait = Math.min(wait, s.retryAt - now);
+    return wait;
+  }
+
+  private async drainOne(s: Subscriber, target: number): Promise<void> {
+    while (s.position < target) {
+      const r = await this.exclusive(s, () => this.deliverBatch(s, () => true));
+      if (r.kind === 'failed') throw new Error(`subscriber ${s.name} failed on event ${r.eventId}: ${r.error}`);
+      if (r.kind === 'busy') await delay(Math.min(this.pollIntervalMs, 20));
+      if (r.kind === 'waiting') await delay(Math.max(1, r.retryAt - this.deps.clock.now()));
+    }
+  }
+
+  private exclusive<T>(s: Subscriber, fn: () => Promise<T>): Promise<T> {
+    const run = s.tail.then(fn, fn);
+    s.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Creates checkpoints for new subscribers: at the safe id, or 0 when fromBeginning. */
+  private async register(): Promise<void> {
+    const pending = [...this.subscribers.values()].filter((s) => !s.registered);
+    if (pending.length === 0) return;
+    if (!this.raisedFromCheckpoints) {
+      // Any checkpoint was a safe id when written: start the horizon there, not at 0.
+      this.horizon.raise(await store.maxCheckpoint(this.deps.db));
+      this.raisedFromCheckpoints = true;
+    }
+    for (const s of pending) {
+      const start = s.fromBeginning ? 0 : await this.horizon.refresh();
+      await store.registerConsumer(this.deps.db, s.name, start, this.deps.clock.now());
+      const row = await store.readConsumer(this.deps.db, s.name);
+      s.position = row?.lastEventId ?? start;
+      s.retryAt = row && row.failures > 0 ? row.updatedAt + this.backoff(row.failures) : 0;
+      s.registered = true;
+    }
+  }
+
+  /**
+   * One round for one subscriber: under the claim, read the durable checkpoint, hand the next
+   * events up to the safe id to the handler one by one, and save the checkpoint once at the end.
+   * A failing handler stops the round at that event (order before progress) and records the error.
+   */
+  private async deliverBatch(s: Subscriber, keepGoing: () => boolean): Promise<BatchResult> {
+    const { db, dialect, clock, log } = this.deps;
+    const safe = this.horizon.current();
+    const result = await withSubscriberClaim(db, dialect.name, s.name, async (conn): Promise<BatchResult> => {
+      const row = await store.readConsumer(conn, s.name);
+      if (!row) throw new Error(`subscriber ${s.name} has no checkpoint row`);
+      s.position = row.lastEventId;
+      this.horizon.raise(row.lastEventId);
+      if (row.failures > 0) {
+        const retryAt = row.updatedAt + this.backoff(row.failures);
+        if (clock.now() < retryAt) {
+          s.retryAt = retryAt;
+          return { kind: 'waiting', retryAt };
+        }
+      }
+      const events = await store.readEvents(conn, { after: row.lastEventId, upTo: safe, filter: s.filter, limit: this.batchSize });
+      let position = row.lastEventId;
+      for (const event of events) {
+        if (!keepGoing()) break;
+        try {
+          await s.handler(event);
+        } catch (err) {
+          const failures = row.failures + 1;
+          const error = describe(err);
+          await store.saveConsumer(conn, s.name, { lastEventId: position, updatedAt: clock.now(), failures, lastError: error });
+          s.position = position;
+          s.retryAt = clock.now() + this.backoff(failures);
+          log.error(
+            { err, subscriber: s.name, eventId: event.id, topic: event.topic, failures, retryInMs: this.backoff(failures) },
+            'event handler failed; the subscriber waits at this event',
+          );
+          return { kind: 'failed', eventId: event.id, error };
+        }
+        position = event.id;
+      }
+      const complete = events.length < this.batchSize && keepGoing();
+      // Everything matching up to the safe id was handled: skip past the filtered-out rest too.
+      if (complete) position = Math.max(position, safe);
+      if (position !== row.lastEventId || row.failures > 0) {
+        await store.saveConsumer(conn, s.name, { lastEventId: position, updatedAt: clock.now(), failures: 0, lastError: null });
+      }
+      s.position = position;
+      s.retryAt = 0;
+      return { kind: 'done', more: !complete };
+    });
+    if (!result) {
+      s.retryAt = clock.now() + this.pollIntervalMs;
+      return { kind: 'busy' };
+    }
+    return result;
+  }
+
+  private backoff(failures: number): number {
+    return Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(30, failures - 1));
+  }
+}
+
+function describe(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return text.slice(0, 2000);
+}

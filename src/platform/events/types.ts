@@ -1,0 +1,39 @@
+import type { Db } from '../db/index.js';
+
+/** A fact about the customer base, written in the same transaction as the change (outbox). */
+export interface NewEvent {
+  /** `<entity>.<verb>`, e.g. `client.created`, `client.updated`, `client.deleted`. */
+  topic: string;
+  entityType: string;
+  entityId: string | number;
+  payload: unknown;
+}
+
+export interface DomainEvent {
+  id: number;
+  topic: string;
+  entityType: string;
+  entityId: string;
+  payload: unknown;
+  createdAt: number;
+}
+
+export type EventHandler = (event: DomainEvent) => Promise<void>;
+
+export interface SubscribeOptions {
+  /** Topic names or prefixes ending in `*` (`client.*`); all topics when omitted. */
+  topics?: string[];
+  /** Start from events written after the subscriber first registers (default) or from the first event. */
+  fromBeginning?: boolean;
+}
+
+export interface EventBus {
+  /** Writes the event inside the caller's transaction; it is delivered only once that commits. */
+  publish(trx: Db, event: NewEvent): Promise<void>;
+  /** At-least-once, in event order (so in order per entity). The name is the durable checkpoint. */
+  subscribe(name: string, handler: EventHandler, options?: SubscribeOptions): void;
+  /** Tells the dispatcher new events may be committed (saves waiting for the next poll). */
+  poke(): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,5 @@
+export { createJobQueue, type JobQueueDeps, type JobQueueOptions, type ManagedJobQueue } from './queue.js';
+export { jobsMigration } from './migration.js';
+export { retryDelayMs } from './backoff.js';
+export type { JobState } from './store.js';
+export type { EnqueueOptions, JobInfo, JobQueue, TaskHandler, TaskOptions } from './types.js';

@@ -1,0 +1,302 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Db, SqlDialect } from '../db/index.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logging/index.js';
+import type { EnqueueOptions, JobInfo, JobQueue, TaskHandler, TaskOptions } from './types.js';
+import { retryDelayMs } from './backoff.js';
+import { createSchedule, fireIfDue, type Schedule } from './cron.js';
+import {
+  buryJob,
+  claimJobs,
+  completeJob,
+  countJobs,
+  extendLeases,
+  findLiveJobId,
+  insertJob,
+  retryJob,
+  type Claim,
+  type JobRow,
+  type JobState,
+} from './store.js';
+
+export interface JobQueueOptions {
+  /** Handlers running at once in this process. */
+  concurrency: number;
+  /** Idle wait between polls; an enqueue in this process (or nudge()) wakes the loop earlier. */
+  pollIntervalMs: number;
+  /** How long a claim is exclusive. Running jobs renew it every leaseMs/3; a dead worker's jobs are re-claimed after it. */
+  leaseMs: number;
+  /** Default for jobs whose task and enqueue call name none. */
+  maxAttempts: number;
+  /** Backoff base and cap (defaults 1 s and 1 h). */
+  retryBaseMs?: number;
+  retryCapMs?: number;
+  /** How long stop() waits for running handlers (default 10 s); leftovers are re-claimed after their lease. */
+  stopTimeoutMs?: number;
+}
+
+export interface JobQueueDeps {
+  db: Db;
+  dialect: SqlDialect;
+  log: Logger;
+  clock: Clock;
+  options: JobQueueOptions;
+  /** Name written to locked_by; unique per process (default host:pid:random). */
+  workerId?: string;
+}
+
+export interface ManagedJobQueue extends JobQueue {
+  /** One poll-loop iteration without the loop: fire due cron ticks, then claim and run one batch. Returns jobs run. */
+  runOnce(): Promise<number>;
+  /** Enqueues due cron ticks this process wins; returns how many. */
+  fireSchedules(): Promise<number>;
+  /** Jobs per state, for metrics and readiness. */
+  counts(): Promise<Record<JobState, number>>;
+  /** Wakes the poll loop, e.g. right after committing a transaction that enqueued work. */
+  nudge(): void;
+  readonly workerId: string;
+}
+
+interface TaskDef {
+  handler: TaskHandler;
+  options: TaskOptions;
+}
+
+const MAX_ERROR_CHARS = 4000;
+
+export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
+  const { db, dialect, clock, options } = deps;
+  const workerId = deps.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const log = deps.log.child({ component: 'jobs', workerId });
+  const tasks = new Map<string, TaskDef>();
+  const schedules = new Map<string, Schedule>();
+  // Keyed by id and attempt: after a lost lease this process may legitimately hold a newer claim of the same job.
+  const active = new Map<string, { id: number; done: Promise<void> }>();
+
+  let running = false;
+  let loopDone: Promise<void> = Promise.resolve();
+  let heartbeat: NodeJS.Timeout | undefined;
+  // When the last claim filled every free slot there may be more due work: a finishing job wakes the loop.
+  let mayHaveMore = false;
+  let wake: (() => void) | null = null;
+  let woken = false;
+
+  function nudge(): void {
+    woken = true;
+    wake?.();
+  }
+
+  function sleep(ms: number): Promise<void> {
+    if (woken) {
+      woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done() {
+        clearTimeout(timer);
+        wake = null;
+        woken = false;
+        resolve();
+      }
+      wake = done;
+    });
+  }
+
+  async function enqueue(trx: Db, task: string, payload: unknown, opts: EnqueueOptions = {}) {
+    const now = clock.now();
+    const key = opts.key ?? null;
+    const id = await insertJob(trx, {
+      task,
+      payload: JSON.stringify(payload ?? null),
+      key,
+      runAt: opts.runAt ?? now + (opts.delayMs ?? 0),
+      priority: opts.priority ?? 0,
+      maxAttempts: opts.maxAttempts ?? tasks.get(task)?.options.maxAttempts ?? options.maxAttempts,
+      now,
+    });
+    // Outside a transaction the row is committed already; inside one the caller may nudge() after commit.
+    if (id !== null && !trx.isTransaction) nudge();
+    if (id !== null) return { id, enqueued: true };
+    return { id: key === null ? null : await findLiveJobId(trx, key), enqueued: false };
+  }
+
+  async function fireSchedules(): Promise<number> {
+    let fired = 0;
+    for (const s of schedules.values()) {
+      const at = await fireIfDue(db, s, clock.now(), (trx, task, payload, key) => enqueue(trx, task, payload, { key }));
+      if (at !== null) {
+        fired++;
+        log.info({ schedule: s.name, task: s.task, fireAt: new Date(at).toISOString() }, 'cron tick enqueued');
+      }
+    }
+    return fired;
+  }
+
+  /** Claims up to the free slots and starts each job; resolves once all are started. */
+  async function claimBatch(): Promise<Promise<void>[]> {
+    const free = options.concurrency - active.size;
+    if (free <= 0) return [];
+    const jobs = await claimJobs(db, dialect, workerId, clock.now(), options.leaseMs, free);
+    mayHaveMore = jobs.length === free;
+    return jobs.map((job) => {
+      const slot = `${job.id}/${job.attempts}`;
+      const done = execute(job).finally(() => {
+        active.delete(slot);
+        if (mayHaveMore) nudge();
+      });
+      active.set(slot, { id: job.id, done });
+      return done;
+    });
+  }
+
+  async function execute(job: JobRow): Promise<void> {
+    const claim: Claim = { id: job.id, workerId, attempt: job.attempts };
+    const meta = { jobId: job.id, task: job.task, attempt: job.attempts, maxAttempts: job.max_attempts };
+    const def = tasks.get(job.task);
+    try {
+      if (!def) {
+        await buryJob(db, claim, `unknown task "${job.task}": no handler is defined for it in worker ${workerId}`, clock.now());
+        log.error(meta, 'job dead: unknown task');
+        return;
+      }
+      const info: JobInfo = { id: job.id, task: job.task, key: job.job_key, attempt: job.attempts, maxAttempts: job.max_attempts };
+      const started = Date.now();
+      log.debug(meta, 'job started');
+      try {
+        await withTimeout(() => def.handler(JSON.parse(job.payload), info), def.options.timeoutMs);
+      } catch (err) {
+        await fail(job, claim, meta, err);
+        return;
+      }
+      const stillOurs = await completeJob(db, claim);
+      if (stillOurs) log.debug({ ...meta, ms: Date.now() - started }, 'job done');
+      else log.warn(meta, 'job finished after its lease was lost; another worker owns it now');
+    } catch (err) {
+      // Database trouble while recording the outcome: the lease expires and the job runs again.
+      log.error({ ...meta, err: errorText(err) }, 'could not record job outcome');
+    }
+  }
+
+  async function fail(job: JobRow, claim: Claim, meta: object, err: unknown): Promise<void> {
+    const error = errorText(err);
+    const now = clock.now();
+    if (job.attempts >= job.max_attempts) {
+      if (await buryJob(db, claim, error, now)) log.error({ ...meta, err: error }, 'job dead: out of attempts');
+      else log.warn({ ...meta, err: error }, 'job failed after its lease was lost; another worker owns it now');
+      return;
+    }
+    const delay = retryDelayMs(job.attempts, options.retryBaseMs, options.retryCapMs);
+    if (await retryJob(db, claim, now + delay, error, now)) log.warn({ ...meta, err: error, retryInMs: delay }, 'job failed, will retry');
+    else log.warn({ ...meta, err: error }, 'job failed after its lease was lost; another worker owns it now');
+  }
+
+  async function loop(): Promise<void> {
+    while (running) {
+      let failed = false;
+      // Separate guards: a failing schedule must not stop job processing, nor the reverse.
+      try {
+        await fireSchedules();
+      } catch (err) {
+        log.error({ err: errorText(err) }, 'cron check failed');
+      }
+      try {
+        await claimBatch();
+      } catch (err) {
+        failed = true;
+        log.error({ err: errorText(err) }, 'job claim failed');
+      }
+      if (!running) break;
+      // Claiming more right away is pointless when slots are full (a finishing job wakes us) or
+      // when the last claim came back short (nothing else due until the next poll or nudge).
+      if (!failed && mayHaveMore && active.size < options.concurrency) continue;
+      await sleep(Math.min(options.pollIntervalMs, msUntilNextTick()));
+    }
+  }
+
+  function msUntilNextTick(): number {
+    let next = Infinity;
+    for (const s of schedules.values()) next = Math.min(next, s.nextDueAt);
+    return Math.max(0, next - clock.now());
+  }
+
+  function startHeartbeat(): void {
+    const every = Math.max(50, Math.floor(options.leaseMs / 3));
+    heartbeat = setInterval(() => {
+      const ids = [...new Set([...active.values()].map((a) => a.id))];
+      if (ids.length === 0) return;
+      extendLeases(db, workerId, ids, clock.now() + options.leaseMs).catch((err) =>
+        log.warn({ err: errorText(err) }, 'lease heartbeat failed'),
+      );
+    }, every);
+    heartbeat.unref();
+  }
+
+  return {
+    workerId,
+    defineTask(name, handler, taskOptions = {}) {
+      if (tasks.has(name)) throw new Error(`job task "${name}" is defined twice`);
+      tasks.set(name, { handler, options: taskOptions });
+    },
+    enqueue,
+    schedule(name, cron, task, payload) {
+      if (schedules.has(name)) throw new Error(`job schedule "${name}" is defined twice`);
+      schedules.set(name, createSchedule(name, cron, task, payload));
+    },
+    async start() {
+      if (running) return;
+      running = true;
+      startHeartbeat();
+      loopDone = loop();
+      log.info({ concurrency: options.concurrency, tasks: [...tasks.keys()], schedules: [...schedules.keys()] }, 'job workers started');
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      nudge();
+      await loopDone;
+      const bound = options.stopTimeoutMs ?? 10_000;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        Promise.allSettled([...active.values()].map((a) => a.done)).then(() => false),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), bound))),
+      ]);
+      clearTimeout(timer);
+      clearInterval(heartbeat);
+      woken = false;
+      if (timedOut) log.warn({ stillRunning: active.size }, 'job workers stopped with handlers still running; their jobs will be re-claimed');
+      else log.info('job workers stopped');
+    },
+    async runOnce() {
+      await fireSchedules();
+      const started = await claimBatch();
+      await Promise.allSettled(started);
+      return started.length;
+    },
+    fireSchedules,
+    counts: () => countJobs(db),
+    nudge,
+  };
+}
+
+/** A handler past its timeout counts as failed. It cannot be cancelled, so it may still finish in the background. */
+async function withTimeout(run: () => Promise<void>, timeoutMs: number | undefined): Promise<void> {
+  if (!timeoutMs) return run();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      Promise.resolve().then(run),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`handler timed out after ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function errorText(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}…` : text;
+}

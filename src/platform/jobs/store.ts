@@ -1,0 +1,168 @@
+import type { Db, SqlDialect } from '../db/index.js';
+
+/** All SQL on the `jobs` table. Times are parameters from the Clock, never dialect time functions. */
+
+export type JobState = 'queued' | 'running' | 'dead';
+
+export interface JobRow {
+  id: number;
+  task: string;
+  payload: string;
+  job_key: string | null;
+  state: JobState;
+  priority: number;
+  run_at: number;
+  attempts: number;
+  max_attempts: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  last_error: string | null;
+}
+
+export interface NewJob {
+  task: string;
+  payload: string;
+  key: string | null;
+  runAt: number;
+  priority: number;
+  maxAttempts: number;
+  now: number;
+}
+
+/** Inserts unless a live job holds the same key; returns the new id, or null when it was a duplicate. */
+export async function insertJob(db: Db, job: NewJob): Promise<number | null> {
+  const row = await db
+    .insertInto('jobs')
+    .values({
+      task: job.task,
+      payload: job.payload,
+      job_key: job.key,
+      state: 'queued',
+      priority: job.priority,
+      run_at: job.runAt,
+      attempts: 0,
+      max_attempts: job.maxAttempts,
+      created_at: job.now,
+      updated_at: job.now,
+    })
+    // No conflict target: matches the partial unique index on job_key on both dialects.
+    .onConflict((oc) => oc.doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row ? Number(row.id) : null;
+}
+
+export async function findLiveJobId(db: Db, key: string): Promise<number | null> {
+  const row = await db.selectFrom('jobs').select('id').where('job_key', '=', key).executeTakeFirst();
+  return row ? Number(row.id) : null;
+}
+
+/**
+ * Claims up to `limit` due jobs, plus running jobs whose lease expired (their worker died).
+ * PostgreSQL: SKIP LOCKED lets many workers claim disjoint batches without waiting on each other.
+ * SQLite: one writer at a time, and an UPDATE takes the write lock before it reads, so the plain
+ * statement is already atomic.
+ */
+export async function claimJobs(db: Db, dialect: SqlDialect, workerId: string, now: number, leaseMs: number, limit: number): Promise<JobRow[]> {
+  if (limit <= 0) return [];
+  const due = db
+    .selectFrom('jobs')
+    .select('id')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('state', '=', 'queued'), eb('run_at', '<=', now)]),
+        eb.and([eb('state', '=', 'running'), eb('locked_until', '<', now)]),
+      ]),
+    )
+    .orderBy('priority', 'desc')
+    .orderBy('run_at')
+    .orderBy('id')
+    .limit(limit)
+    .$if(dialect.skipLocked, (qb) => qb.forUpdate().skipLocked());
+  const rows = await db
+    .updateTable('jobs')
+    .set((eb) => ({
+      state: 'running',
+      locked_by: workerId,
+      locked_until: now + leaseMs,
+      attempts: eb('attempts', '+', 1),
+      updated_at: now,
+    }))
+    .where('id', 'in', due)
+    .returningAll()
+    .execute();
+  return (rows as JobRow[])
+    .map((r) => ({ ...r, id: Number(r.id) }))
+    .sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
+}
+
+/** A claim is identified by (id, worker, attempt): a worker whose lease lapsed no longer owns the row. */
+export interface Claim {
+  id: number;
+  workerId: string;
+  attempt: number;
+}
+
+function owned(db: Db, claim: Claim) {
+  return db
+    .updateTable('jobs')
+    .where('id', '=', claim.id)
+    .where('state', '=', 'running')
+    .where('locked_by', '=', claim.workerId)
+    .where('attempts', '=', claim.attempt);
+}
+
+/** Success: the row goes away, freeing its key. False when someone else owns the job by now. */
+export async function completeJob(db: Db, claim: Claim): Promise<boolean> {
+  const r = await db
+    .deleteFrom('jobs')
+    .where('id', '=', claim.id)
+    .where('state', '=', 'running')
+    .where('locked_by', '=', claim.workerId)
+    .where('attempts', '=', claim.attempt)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows) === 1;
+}
+
+export async function retryJob(db: Db, claim: Claim, runAt: number, error: string, now: number): Promise<boolean> {
+  const r = await owned(db, claim)
+    .set({ state: 'queued', run_at: runAt, locked_by: null, locked_until: null, last_error: error, updated_at: now })
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Dead letter: kept for inspection; the key moves to dead_key so it can be enqueued afresh. */
+export async function buryJob(db: Db, claim: Claim, error: string, now: number): Promise<boolean> {
+  const r = await owned(db, claim)
+    .set((eb) => ({
+      state: 'dead',
+      dead_key: eb.ref('job_key'),
+      job_key: null,
+      locked_by: null,
+      locked_until: null,
+      last_error: error,
+      updated_at: now,
+    }))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Heartbeat: pushes the lease of this worker's running jobs forward; returns how many it still owns. */
+export async function extendLeases(db: Db, workerId: string, ids: number[], lockedUntil: number): Promise<number> {
+  if (ids.length === 0) return 0;
+  const r = await db
+    .updateTable('jobs')
+    .set({ locked_until: lockedUntil })
+    .where('id', 'in', ids)
+    .where('state', '=', 'running')
+    .where('locked_by', '=', workerId)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+export async function countJobs(db: Db): Promise<Record<JobState, number>> {
+  const rows = await db.selectFrom('jobs').select(['state', db.fn.countAll().as('n')]).groupBy('state').execute();
+  const out: Record<JobState, number> = { queued: 0, running: 0, dead: 0 };
+  for (const r of rows) out[r.state as JobState] = Number(r.n);
+  return out;
+}

@@ -1,0 +1,36 @@
+import type { Db } from '../db/index.js';
+
+export interface JobInfo {
+  id: number;
+  task: string;
+  key: string | null;
+  attempt: number;
+  maxAttempts: number;
+}
+
+export type TaskHandler = (payload: unknown, job: JobInfo) => Promise<void>;
+
+export interface TaskOptions {
+  maxAttempts?: number;
+  /** A running job whose handler exceeds this is failed and retried. */
+  timeoutMs?: number;
+}
+
+export interface EnqueueOptions {
+  /** Idempotency: while a job with this key is queued or running, enqueuing again does nothing. */
+  key?: string;
+  runAt?: number;
+  delayMs?: number;
+  maxAttempts?: number;
+  priority?: number;
+}
+
+export interface JobQueue {
+  defineTask(name: string, handler: TaskHandler, options?: TaskOptions): void;
+  /** Enqueue inside the caller's transaction (pass the transaction), or on its own (pass ctx.db). */
+  enqueue(trx: Db, task: string, payload: unknown, options?: EnqueueOptions): Promise<{ id: number | null; enqueued: boolean }>;
+  /** A cron schedule (croner syntax, UTC) that enqueues `task` once per tick across all processes. */
+  schedule(name: string, cron: string, task: string, payload?: unknown): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}

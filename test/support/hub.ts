@@ -1,0 +1,64 @@
+import type { LightMyRequestResponse } from 'fastify';
+import { createHub, type Hub } from '../../src/hub.js';
+import type { BuiltApp } from '../../src/platform/http/index.js';
+import { loadConfig } from '../../src/platform/config/index.js';
+import type { Clock } from '../../src/platform/clock.js';
+import { scratchDatabase, type ScratchDatabase } from './databases.js';
+
+export interface TestHub {
+  hub: Hub;
+  built: BuiltApp;
+  db: ScratchDatabase;
+  /** Sends a request through the real HTTP stack (no socket). `auth` defaults to Admin/admin; null sends none. */
+  call(method: string, url: string, options?: { auth?: [string, string] | null; body?: unknown; headers?: Record<string, string>; rawBody?: string | Buffer }): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export interface TestHubOptions {
+  demo?: boolean;
+  clock?: Clock;
+  config?: Record<string, unknown>;
+  /** Start event delivery and job workers (default false: tests drive them). */
+  background?: boolean;
+}
+
+export const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+/** A hub on a fresh database of the given kind, with the bootstrap Admin/admin. */
+export async function startTestHub(kind: 'sqlite' | 'postgres', options: TestHubOptions = {}): Promise<TestHub> {
+  const db = await scratchDatabase(kind);
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      database: { url: db.url, poolSize: 5 },
+      log: { level: 'silent' },
+      demo: { seed: options.demo ?? false, clients: 30 },
+      jobs: { enabled: options.background ?? false, pollIntervalMs: 50 },
+      ...options.config,
+    },
+  });
+  const hub = await createHub(config, { clock: options.clock });
+  const built = await hub.buildApp();
+  if (options.background) await hub.startBackground();
+  return {
+    hub,
+    built,
+    db,
+    async call(method, url, opts = {}) {
+      const headers: Record<string, string> = { ...opts.headers };
+      const auth = opts.auth === undefined ? (['Admin', 'admin'] as [string, string]) : opts.auth;
+      if (auth) headers.authorization = basic(auth[0], auth[1]);
+      let payload: string | Buffer | undefined = opts.rawBody;
+      if (opts.body !== undefined) {
+        payload = JSON.stringify(opts.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      return built.app.inject({ method: method as 'GET', url, headers, payload });
+    },
+    async close() {
+      await built.app.close();
+      await hub.close();
+      await db.drop();
+    },
+  };
+}
