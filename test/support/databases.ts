@@ -40,6 +40,14 @@ export async function scratchDatabase(kind: 'sqlite' | 'postgres'): Promise<Scra
       const c = new pg.Client({ connectionString: PG_ADMIN_URL });
       await c.connect();
       try {
+        // pg-pool's end() resolves before its sockets close; dropping WITH (FORCE) under a closing
+        // client makes it emit an unhandled 'error'. Give the backends a moment to leave first.
+        const deadline = Date.now() + 2000;
+        while (Date.now() < deadline) {
+          const { rows } = await c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+          if (rows[0].n === 0) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
         await c.end();

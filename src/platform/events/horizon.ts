@@ -18,7 +18,7 @@ export interface Horizon {
 export function createHorizon(db: Db, dialect: DialectName): Horizon {
   let safe = 0;
   let inflight: Promise<number> | undefined;
-  const compute = dialect === 'sqlite' ? sqliteSafeId : naive;
+  const compute = dialect === 'sqlite' ? sqliteSafeId : postgresSafeId();
   return {
     current: () => safe,
     raise: (id) => {
@@ -83,9 +83,4 @@ async function markPassed(db: Db, xid: string): Promise<boolean> {
   const { rows } = await sql<{ passed: boolean }>`
     select pg_snapshot_xmin(pg_current_snapshot()) >= ${xid}::xid8 as passed`.execute(db);
   return rows[0]!.passed === true;
-}
-
-async function naive(db: Db): Promise<number> {
-  const { rows } = await sql<{ hi: number | null }>`select max(id) as hi from events where tx_id < pg_snapshot_xmin(pg_current_snapshot())`.execute(db);
-  return Number(rows[0]?.hi ?? 0);
 }

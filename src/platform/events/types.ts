@@ -28,9 +28,16 @@ export interface SubscribeOptions {
 }
 
 export interface EventBus {
-  /** Writes the event inside the caller's transaction; it is delivered only once that commits. */
+  /**
+   * Writes the event inside the caller's transaction; it is delivered only once that commits.
+   * Call poke() after the commit to have it delivered without waiting for the next poll.
+   */
   publish(trx: Db, event: NewEvent): Promise<void>;
-  /** At-least-once, in event order (so in order per entity). The name is the durable checkpoint. */
+  /**
+   * At-least-once, in event order (so in order per entity). The name is the durable checkpoint,
+   * created by the next start() (or drain()). A handler that throws is retried with backoff and
+   * the subscriber waits at that event meanwhile.
+   */
   subscribe(name: string, handler: EventHandler, options?: SubscribeOptions): void;
   /** Tells the dispatcher new events may be committed (saves waiting for the next poll). */
   poke(): void;
