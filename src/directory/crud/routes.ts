@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import type { HubApp } from '../../platform/http/index.js';
+import { sendPage } from './paging.js';
 import type { EntityService, ListQuery } from './service.js';
 import { IdParams, inputSchema, itemSchema, listQuerySchema, NameParams } from './schemas.js';
 
@@ -16,19 +17,8 @@ export function registerEntityRoutes(app: HubApp, service: EntityService): void 
   const write = { permission: def.permissions.write };
   const listSchema = { tags, querystring: listQuerySchema(def), response: { 200: Type.Array(item) } };
 
-  const list = async (request: { query: unknown; principal: any; url: string }, reply: any) => {
-    const page = await service.list(request.query as ListQuery, request.principal);
-    reply.header('x-total-count', String(page.total));
-    if (page.offset + page.items.length < page.total) {
-      const next = new URL(request.url, 'http://hub');
-      next.searchParams.set('offset', String(page.offset + page.limit));
-      next.searchParams.set('limit', String(page.limit));
-      next.searchParams.delete('page');
-      next.searchParams.delete('size');
-      reply.header('link', `<${next.pathname}${next.search}>; rel="next"`);
-    }
-    return page.items;
-  };
+  const list = async (request: { query: unknown; principal: any; url: string }, reply: any) =>
+    sendPage(request.url, reply, await service.list(request.query as ListQuery, request.principal));
 
   app.get(def.path, { config: read, schema: { ...listSchema, summary: `List ${def.label.toLowerCase()} records (filters, sort, paging)` } }, list);
   app.get(`${def.path}/search`, { config: read, schema: { ...listSchema, summary: `Search ${def.label.toLowerCase()} records by filter or ?q=` } }, list);

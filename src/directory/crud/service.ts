@@ -89,8 +89,9 @@ export class EntityService {
     return item;
   }
 
-  async create(input: Record<string, unknown>, principal: Principal | null): Promise<Item> {
-    const item = await this.write(async (trx) => {
+  /** With `trx`, the write joins the caller's transaction (the caller commits and pokes the bus). */
+  async create(input: Record<string, unknown>, principal: Principal | null, trx?: Db): Promise<Item> {
+    return this.write(async (trx) => {
       const row = this.columnsFrom(input, true);
       Object.assign(row, (await this.def.prepare?.(this.ctx, input, { trx, principal, existing: null })) ?? {});
       this.def.checkWrite?.(principal, row);
@@ -101,11 +102,10 @@ export class EntityService {
       const created = await this.get(Number(id), null, trx);
       await this.ctx.events.publish(trx, { topic: `${this.def.name}.created`, entityType: this.def.name, entityId: Number(id), payload: { data: created } });
       return created;
-    });
-    return item;
+    }, trx);
   }
 
-  async update(id: number, input: Record<string, unknown>, principal: Principal | null): Promise<Item> {
+  async update(id: number, input: Record<string, unknown>, principal: Principal | null, trx?: Db): Promise<Item> {
     return this.write(async (trx) => {
       const existing = await this.findRow(id, principal, trx);
       if (!existing) throw notFound(this.def.label, id);
@@ -130,7 +130,7 @@ export class EntityService {
         await this.ctx.events.publish(trx, { topic: `${this.def.name}.updated`, entityType: this.def.name, entityId: id, payload: { changes, data: after } });
       }
       return after;
-    });
+    }, trx);
   }
 
   async remove(id: number, principal: Principal | null): Promise<void> {
@@ -144,9 +144,13 @@ export class EntityService {
     });
   }
 
-  /** Runs a write in one transaction with its events; maps constraint violations to 409/422. */
-  async write<T>(work: (trx: Db) => Promise<T>): Promise<T> {
+  /**
+   * Runs a write in one transaction with its events; maps constraint violations to 409/422.
+   * Inside a caller's transaction (`outer`) it only maps errors: committing is the caller's job.
+   */
+  async write<T>(work: (trx: Db) => Promise<T>, outer?: Db): Promise<T> {
     try {
+      if (outer) return await work(outer);
       const result = await this.ctx.db.transaction().execute(work);
       this.ctx.events.poke();
       this.def.afterCommit?.(this.ctx);
@@ -158,6 +162,16 @@ export class EntityService {
       if (this.ctx.dialect.isUniqueViolation(err)) throw new AppError('CONFLICT', `A ${this.def.name} with the same unique value already exists`);
       throw err;
     }
+  }
+
+  /**
+   * Serialises writers that check-then-write on behalf of one record (e.g. "is this client already
+   * booked?"): a row lock on PostgreSQL; SQLite transactions are serial already.
+   */
+  async lockRow(trx: Db, id: number): Promise<boolean> {
+    let qb = trx.selectFrom(this.def.table).select('id').where('id', '=', id);
+    if (this.ctx.dialect.name === 'postgres') qb = qb.forUpdate();
+    return (await qb.executeTakeFirst()) !== undefined;
   }
 
   private async findRow(id: number, principal: Principal | null, db: Db): Promise<Row | undefined> {

@@ -17,7 +17,7 @@ export const BookingSchema = Type.Object({
   status: StatusSchema,
 });
 
-const StatusInput = Type.Object(
+export const StatusInput = Type.Object(
   { bookingStatusTypeId: Type.Optional(Type.Integer({ minimum: 1 })), name: Type.Optional(Type.String({ minLength: 1 })), description: Type.Optional(Type.Unknown()) },
   { additionalProperties: false, description: 'The booking status, by id or by name (e.g. {"name": "Забронирован"})' },
 );

@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import { ALL_PERMISSIONS, hashPassword, type Principal } from '../../platform/auth/index.js';
 import { AppError } from '../../platform/errors/index.js';
 import type { EntityDef, Row } from '../crud/entity.js';
+import { refuseLosingLastAdmin, refuseNonAdminTouchingAdmin } from '../people/admin-guard.js';
 
 const SendGrantSchema = Type.Object(
   { communicationTypeId: Type.Integer({ minimum: 1 }), sendChannelTypeId: Type.Integer({ minimum: 1 }) },
@@ -33,7 +34,11 @@ export const roles: EntityDef = {
   },
   nameFields: ['name'],
   permissions: { read: ['admin', 'employees.read'], write: 'admin' },
-  async prepare(_ctx, input, { trx }) {
+  async prepare(ctx, input, { trx, existing }) {
+    if (existing && Array.isArray(input.permissions) && !input.permissions.includes('admin') && (JSON.parse(String(existing.permissions)) as string[]).includes('admin')) {
+      const message = `Role "${String(existing.name)}" is the last one granting admin to an active employee; give another active employee an admin role first`;
+      await refuseLosingLastAdmin(ctx, trx, { kind: 'role', roleId: Number(existing.id) }, message);
+    }
     const grants = (input.sendGrants ?? []) as { communicationTypeId: number; sendChannelTypeId: number }[];
     const problems: { field: string; message: string }[] = [];
     for (const [i, g] of grants.entries()) {
@@ -83,7 +88,12 @@ export const employees: EntityDef = {
       item.roles = rows.filter((r: Row) => Number(r.employeeId) === item.employeeId).map((r: Row) => ({ roleId: Number(r.roleId), name: r.name }));
     }
   },
-  async prepare(_ctx, input) {
+  async prepare(ctx, input, { trx, principal, existing }) {
+    if (existing) await refuseNonAdminTouchingAdmin(trx, principal, Number(existing.id));
+    if (existing && input.active === false && (existing.active === true || existing.active === 1)) {
+      const message = `${String(existing.username)} is the last active admin and cannot be deactivated; make another employee an admin first`;
+      await refuseLosingLastAdmin(ctx, trx, { kind: 'employee', employeeId: Number(existing.id) }, message);
+    }
     if (typeof input.password === 'string') return { password_hash: await hashPassword(input.password) };
   },
   readScope(principal) {
@@ -96,8 +106,11 @@ export const employees: EntityDef = {
       throw new AppError('FORBIDDEN', 'You can only manage employees of your own department (departmentId ' + String(principal!.departmentId) + ')');
     }
   },
-  async beforeDelete(_ctx, { principal, existing }) {
+  async beforeDelete(ctx, { trx, principal, existing }) {
     if (principal && Number(existing!.id) === principal.employeeId) throw new AppError('CONFLICT', 'You cannot delete your own account');
+    await refuseNonAdminTouchingAdmin(trx, principal, Number(existing!.id));
+    const message = `${String(existing!.username)} is the last active admin and cannot be deleted; make another employee an admin first`;
+    await refuseLosingLastAdmin(ctx, trx, { kind: 'employee', employeeId: Number(existing!.id) }, message);
   },
   afterCommit: (ctx) => ctx.auth.invalidate(),
 };
