@@ -50,12 +50,33 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   if (options.overrides) mergeInto(tree, options.overrides);
 
   const withDefaults = Value.Default(ConfigSchema, Value.Clone(tree)) as Tree;
-  for (const error of Value.Errors(ConfigSchema, withDefaults)) {
-    if (error.keyword === 'boolean') continue; // the "additionalProperties" entry already names the key
-    problems.push(describe(error.instancePath, error.message, error.params));
-  }
+  problems.push(...validate(withDefaults));
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(withDefaults as Config);
+}
+
+/** Every problem, not just the first: each section is checked on its own (a failed union stops the rest of a pass). */
+function validate(tree: Tree): string[] {
+  const problems: string[] = [];
+  for (const key of Object.keys(tree)) {
+    if (!Object.hasOwn(ConfigSchema.properties, key)) problems.push(`${key}: unknown key`);
+  }
+  for (const [key, schema] of Object.entries(ConfigSchema.properties)) {
+    const seen = new Set<string>();
+    for (const error of Value.Errors(schema, tree[key])) {
+      if (error.keyword === 'boolean') continue; // the "additionalProperties" entry already names the key
+      const line = describe(`/${key}${error.instancePath}`, error.keyword === 'const' || error.keyword === 'anyOf' ? `must be one of ${allowed(schema, error.instancePath)}` : error.message, error.params);
+      if (!seen.has(line)) problems.push(line);
+      seen.add(line);
+    }
+  }
+  return problems;
+}
+
+function allowed(schema: unknown, instancePath: string): string {
+  let node = schema as { properties?: Record<string, unknown>; anyOf?: { const?: unknown }[] };
+  for (const part of instancePath.split('/').filter(Boolean)) node = (node.properties?.[part] ?? {}) as typeof node;
+  return (node.anyOf ?? []).map((s) => String(s.const)).join(', ') || 'the allowed values';
 }
 
 function readConfigFile(path: string, problems: string[]): Tree {
