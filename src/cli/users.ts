@@ -43,7 +43,7 @@ export async function usersPasswd(config: Readonly<Config>, username: string): P
   await withHub(config, async ({ ctx }) => {
     const result = await ctx.db
       .updateTable('employees')
-      .set({ password_hash: await hashPassword(password), updated_at: ctx.clock.now() })
+      .set({ password_hash: await hashPassword(password, ctx.config.auth.passwordHashCost), updated_at: ctx.clock.now() })
       .where('username', '=', username)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) throw new Error(`no employee named ${username}`);
@@ -61,7 +61,7 @@ export async function usersAdd(config: Readonly<Config>, username: string, roleN
     await ctx.db.transaction().execute(async (trx) => {
       const e = await trx
         .insertInto('employees')
-        .values({ username, password_hash: await hashPassword(password), active: ctx.dialect.bool(true), created_at: now, updated_at: now })
+        .values({ username, password_hash: await hashPassword(password, ctx.config.auth.passwordHashCost), active: ctx.dialect.bool(true), created_at: now, updated_at: now })
         .returning('id')
         .executeTakeFirstOrThrow();
       await trx.insertInto('employee_roles').values({ employee_id: e.id, role_id: role.id }).execute();

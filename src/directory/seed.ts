@@ -34,7 +34,7 @@ const DEFAULT_ROLES: { name: string; description: string; permissions: Permissio
 export async function seedBootstrap(ctx: HubContext): Promise<void> {
   const anyEmployee = await ctx.db.selectFrom('employees').select('id').limit(1).executeTakeFirst();
   if (anyEmployee) return;
-  const passwordHash = await hashPassword(DEFAULT_ADMIN.password);
+  const passwordHash = await hashPassword(DEFAULT_ADMIN.password, ctx.config.auth.passwordHashCost);
   await ctx.db.transaction().execute(async (trx) => {
     const now = ctx.clock.now();
     const roleIds: number[] = [];

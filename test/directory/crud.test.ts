@@ -143,6 +143,18 @@ for (const kind of TEST_DATABASES) {
       assert.equal((await t.call('GET', `/deal_types/${type.dealTypeId}`)).statusCode, 200);
     });
 
+    it('deleting a company tells subscribers about every record it touches', async () => {
+      const company = (await t.call('POST', '/companies', { body: { name: 'Уходящая' } })).json();
+      const client = (await t.call('POST', '/clients', { body: { firstName: 'Остаётся', companyId: company.companyId } })).json();
+      const contact = (await t.call('POST', '/contacts', { body: { companyId: company.companyId, lastName: 'Контакт' } })).json();
+      assert.equal((await t.call('DELETE', `/companies/${company.companyId}`)).statusCode, 204);
+      assert.equal((await t.call('GET', `/clients/${client.clientId}`)).json().companyId, null);
+      assert.equal((await t.call('GET', `/contacts/${contact.contactId}`)).statusCode, 404);
+      const clientEvents = await eventsFor(t, 'client', client.clientId);
+      assert.deepEqual(JSON.parse(String(clientEvents.at(-1)!.payload)).changes, { companyId: { from: company.companyId, to: null } });
+      assert.equal((await eventsFor(t, 'contact', contact.contactId)).at(-1)!.topic, 'contact.deleted');
+    });
+
     it('never returns password hashes', async () => {
       const res = await t.call('POST', '/employees', { body: { username: 'ivan', password: 'long-enough-1' } });
       assert.equal(res.statusCode, 201);

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDirectoryServices } from '../../src/directory/index.js';
+import { refuseLosingLastAdmin } from '../../src/directory/people/admin-guard.js';
 import { TEST_DATABASES } from '../support/databases.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
@@ -119,6 +120,47 @@ for (const kind of TEST_DATABASES) {
       assert.equal((await t.call('GET', '/metrics')).statusCode, 200, 'and the Admin is still an admin');
       assert.equal((await t.call('PUT', `/employees/${adminId}/roles/${adminRole}`)).statusCode, 200);
       assert.equal((await t.call('DELETE', `/employees/${dormant}`)).statusCode, 204);
+      assert.equal((await t.call('DELETE', `/employees/${adminId}/roles/${otherAdminRole}`)).statusCode, 200);
+      assert.equal((await t.call('DELETE', `/roles/${otherAdminRole}`)).statusCode, 204);
+    });
+
+    it('two changes each taking one of the last two admins, in overlapping transactions: exactly one commits', async () => {
+      const ctx = t.hub.ctx;
+      const adminRole = roleIds['Администратор'];
+      const adminId = (await t.call('GET', '/employees/name/Admin')).json().employeeId as number;
+      const a = await addEmployee({}, 'Администратор');
+      const b = await addEmployee({}, 'Администратор');
+      const asB: [string, string] = [await username(b), PASSWORD];
+      assert.equal((await t.call('DELETE', `/employees/${adminId}/roles/${adminRole}`)).statusCode, 200); // a and b are the last two
+
+      // The first transaction passes the guard and takes a's role, then waits before committing;
+      // meanwhile the second tries the same for b. (On PostgreSQL it needs the guard's lock to see a's loss.)
+      let checked!: () => void;
+      let commit!: () => void;
+      const firstChecked = new Promise<void>((resolve) => (checked = resolve));
+      const mayCommit = new Promise<void>((resolve) => (commit = resolve));
+      const takeAdmin = (employeeId: number, hold: boolean) =>
+        ctx.db.transaction().execute(async (trx) => {
+          await refuseLosingLastAdmin(ctx, trx, { kind: 'assignment', employeeId, roleId: adminRole }, 'would leave no admin');
+          await trx.deleteFrom('employee_roles').where('employee_id', '=', employeeId).where('role_id', '=', adminRole).execute();
+          if (hold) {
+            checked();
+            await mayCommit;
+          }
+        });
+      const first = takeAdmin(a, true);
+      await firstChecked;
+      const second = takeAdmin(b, false);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      commit();
+      const [r1, r2] = await Promise.allSettled([first, second]);
+      assert.equal(r1.status, 'fulfilled');
+      assert.equal(r2.status, 'rejected', 'the second change must see the first one');
+      assert.equal(((r2 as PromiseRejectedResult).reason as { code: string }).code, 'CONFLICT');
+      ctx.auth.invalidate(); // the roles changed behind the API's back
+      assert.deepEqual((await t.call('GET', `/roles/${adminRole}/employees`, { auth: asB })).json().map((e: { employeeId: number }) => e.employeeId), [b]);
+
+      assert.equal((await t.call('PUT', `/employees/${adminId}/roles/${adminRole}`, { auth: asB })).statusCode, 200);
     });
 
     it('a department head cannot change, reset or delete an admin of their department', async () => {

@@ -37,9 +37,11 @@ describe('bad input gets a precise status and a message a person can act on', ()
 
   it('unknown charset → 415; non-JSON content type → 415', async () => {
     assert.equal((await post('{}', 'application/json; charset=klingon')).statusCode, 415);
-    const res = await post('firstName=x', 'application/x-www-form-urlencoded');
-    assert.equal(res.statusCode, 415);
-    assert.equal(res.json().error, 'UNSUPPORTED_MEDIA_TYPE');
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
+      const res = await post('firstName=x', type);
+      assert.equal(res.statusCode, 415, type);
+      assert.equal(res.json().error, 'UNSUPPORTED_MEDIA_TYPE');
+    }
   });
 
   it('oversized body → 413 and nothing stored', async () => {

@@ -27,16 +27,16 @@ export const basic = (user: string, password: string) => `Basic ${Buffer.from(`$
 /** A hub on a fresh database of the given kind, with the bootstrap Admin/admin. */
 export async function startTestHub(kind: 'sqlite' | 'postgres', options: TestHubOptions = {}): Promise<TestHub> {
   const db = await scratchDatabase(kind);
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      database: { url: db.url, poolSize: 5 },
-      log: { level: 'silent' },
-      demo: { seed: options.demo ?? false, clients: 30 },
-      jobs: { enabled: options.background ?? false, pollIntervalMs: 50 },
-      ...options.config,
-    },
-  });
+  const base: Record<string, Record<string, unknown>> = {
+    database: { url: db.url, poolSize: 5 },
+    log: { level: 'silent' },
+    // Cheaper password hashes keep the suite fast; production keeps the default cost (15).
+    auth: { passwordHashCost: 10 },
+    demo: { seed: options.demo ?? false, clients: 30 },
+    jobs: { enabled: options.background ?? false, pollIntervalMs: 50 },
+  };
+  for (const [key, value] of Object.entries(options.config ?? {})) base[key] = { ...base[key], ...(value as Record<string, unknown>) };
+  const config = loadConfig({ env: {}, overrides: base });
   const hub = await createHub(config, { clock: options.clock });
   const built = await hub.buildApp();
   if (options.background) await hub.startBackground();

@@ -37,6 +37,8 @@ export interface EntityDef {
   extraInput?: Record<string, TSchema>;
   /** Adds computed or related properties to items (one query per page, not per item). */
   decorate?(ctx: HubContext, items: Item[], db: Db): Promise<void>;
+  /** Before the write transaction, for slow work such as hashing a password: extra columns. */
+  precompute?(ctx: HubContext, input: Record<string, unknown>): Promise<Row | void>;
   /** Inside the write transaction, before the row is written: extra columns, or throw to refuse. */
   prepare?(ctx: HubContext, input: Record<string, unknown>, op: WriteOp): Promise<Row | void>;
   /** Inside the delete transaction, before the row goes: throw to refuse, or clean up. */

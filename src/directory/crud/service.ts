@@ -91,8 +91,11 @@ export class EntityService {
 
   /** With `trx`, the write joins the caller's transaction (the caller commits and pokes the bus). */
   async create(input: Record<string, unknown>, principal: Principal | null, trx?: Db): Promise<Item> {
+    const columns = this.columnsFrom(input, true);
+    this.def.checkWrite?.(principal, columns); // refuse before any expensive work
+    const precomputed = (await this.def.precompute?.(this.ctx, input)) ?? {};
     return this.write(async (trx) => {
-      const row = this.columnsFrom(input, true);
+      const row = { ...columns, ...precomputed };
       Object.assign(row, (await this.def.prepare?.(this.ctx, input, { trx, principal, existing: null })) ?? {});
       this.def.checkWrite?.(principal, row);
       await this.checkReferences(trx, input);
@@ -106,11 +109,12 @@ export class EntityService {
   }
 
   async update(id: number, input: Record<string, unknown>, principal: Principal | null, trx?: Db): Promise<Item> {
+    const precomputed = (await this.def.precompute?.(this.ctx, input)) ?? {};
     return this.write(async (trx) => {
       const existing = await this.findRow(id, principal, trx);
       if (!existing) throw notFound(this.def.label, id);
       this.def.checkWrite?.(principal, existing);
-      const patch = this.columnsFrom(input, false);
+      const patch = { ...this.columnsFrom(input, false), ...precomputed };
       Object.assign(patch, (await this.def.prepare?.(this.ctx, input, { trx, principal, existing })) ?? {});
       this.def.checkWrite?.(principal, { ...existing, ...patch });
       await this.checkReferences(trx, input);
@@ -133,7 +137,7 @@ export class EntityService {
     }, trx);
   }
 
-  async remove(id: number, principal: Principal | null): Promise<void> {
+  async remove(id: number, principal: Principal | null, trx?: Db): Promise<void> {
     await this.write(async (trx) => {
       const existing = await this.findRow(id, principal, trx);
       if (!existing) throw notFound(this.def.label, id);
@@ -141,7 +145,7 @@ export class EntityService {
       await this.def.beforeDelete?.(this.ctx, { trx, principal, existing });
       await trx.deleteFrom(this.def.table).where('id', '=', id).execute();
       await this.ctx.events.publish(trx, { topic: `${this.def.name}.deleted`, entityType: this.def.name, entityId: id, payload: { data: this.toItem(existing) } });
-    });
+    }, trx);
   }
 
   /**

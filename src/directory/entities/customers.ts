@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
-import type { EntityDef } from '../crud/entity.js';
+import type { EntityDef, Row } from '../crud/entity.js';
+import { EntityService } from '../crud/service.js';
 import { nullable } from '../crud/schemas.js';
 import { BookingSchema, loadCurrentBookings } from './bookings.js';
 
@@ -27,8 +28,18 @@ export const companies: EntityDef = {
   },
   nameFields: ['name', 'inn'],
   permissions: rw,
-  async beforeDelete(_ctx, { trx, existing }) {
-    await trx.deleteFrom('parameter_values').where('entity_type', '=', 'company').where('entity_id', '=', existing!.id).execute();
+  // The company's clients and deals lose it and its contacts go, each with its own event: the
+  // database's cascades alone would change rows without telling subscribers.
+  async beforeDelete(ctx, { trx, existing }) {
+    const companyId = Number(existing!.id);
+    const idsOf = async (table: string) => (await trx.selectFrom(table).select('id').where('company_id', '=', companyId).execute()).map((r: Row) => Number(r.id));
+    const clientService = new EntityService(clients, ctx, () => undefined);
+    for (const id of await idsOf('clients')) await clientService.update(id, { companyId: null }, null, trx);
+    const dealService = new EntityService(deals, ctx, () => undefined);
+    for (const id of await idsOf('deals')) await dealService.update(id, { companyId: null }, null, trx);
+    const contactService = new EntityService(contacts, ctx, () => undefined);
+    for (const id of await idsOf('contacts')) await contactService.remove(id, null, trx);
+    await trx.deleteFrom('parameter_values').where('entity_type', '=', 'company').where('entity_id', '=', companyId).execute();
   },
 };
 

@@ -94,7 +94,10 @@ export const employees: EntityDef = {
       const message = `${String(existing.username)} is the last active admin and cannot be deactivated; make another employee an admin first`;
       await refuseLosingLastAdmin(ctx, trx, { kind: 'employee', employeeId: Number(existing.id) }, message);
     }
-    if (typeof input.password === 'string') return { password_hash: await hashPassword(input.password) };
+  },
+  // Hashing is slow on purpose: done before the transaction so it holds no connection.
+  async precompute(ctx, input) {
+    if (typeof input.password === 'string') return { password_hash: await hashPassword(input.password, ctx.config.auth.passwordHashCost) };
   },
   readScope(principal) {
     if (isAdmin(principal)) return null;

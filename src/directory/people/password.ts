@@ -29,7 +29,7 @@ export async function changePassword(ctx: HubContext, employees: EntityService, 
   }
   // scrypt runs outside the transaction (it is slow and must not hold a database lock); the update
   // then applies only if the hash checked above is still the stored one.
-  const newHash = await hashPassword(change.newPassword);
+  const newHash = await hashPassword(change.newPassword, ctx.config.auth.passwordHashCost);
   await employees.write(async (trx) => {
     const updated = await trx
       .updateTable('employees')

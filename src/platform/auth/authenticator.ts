@@ -33,6 +33,9 @@ const MAX_TRACKED = 10_000;
 export class Authenticator {
   private readonly cacheKey = randomBytes(32);
   private readonly cache = new Map<string, { principal: Principal; expiresAt: number }>();
+  /** One verification per credentials at a time: a burst of new connections pays one hash, not hundreds. */
+  private readonly inflight = new Map<string, Promise<Principal>>();
+  private generation = 0;
   private readonly userFailures = new Map<string, FailureRecord>();
   private readonly addressFailures = new Map<string, FailureRecord>();
 
@@ -45,12 +48,20 @@ export class Authenticator {
   async authenticate(username: string, password: string, address: string): Promise<Principal> {
     const now = this.clock.now();
     const cacheId = createHmac('sha256', this.cacheKey).update(username).update('\0').update(password).digest('base64');
-    const cached = this.cache.get(cacheId);
-    if (cached && cached.expiresAt > now) return cached.principal;
-
+    // Lock-out first: while locked, even a correct (cached) password gets no answer but 429.
     this.refuseIfLocked(this.userFailures.get(username), now);
     this.refuseIfLocked(this.addressFailures.get(address), now);
+    const cached = this.cache.get(cacheId);
+    if (cached && cached.expiresAt > now) return cached.principal;
+    const pending = this.inflight.get(cacheId);
+    if (pending) return pending;
+    const verification = this.verify(username, password, address, cacheId, now).finally(() => this.inflight.delete(cacheId));
+    this.inflight.set(cacheId, verification);
+    return verification;
+  }
 
+  private async verify(username: string, password: string, address: string, cacheId: string, now: number): Promise<Principal> {
+    const generation = this.generation;
     const found = await this.store.findByUsername(username);
     const ok = await verifyPassword(password, found?.passwordHash ?? (await dummyPasswordHash()));
     if (!found || !ok) {
@@ -60,7 +71,8 @@ export class Authenticator {
     }
     this.userFailures.delete(username);
     this.addressFailures.delete(address);
-    if (this.options.cacheTtlMs > 0) {
+    // A change committed while this verification ran must not be undone by caching its old answer.
+    if (this.options.cacheTtlMs > 0 && generation === this.generation) {
       if (this.cache.size >= MAX_TRACKED) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(cacheId, { principal: found.principal, expiresAt: now + this.options.cacheTtlMs });
     }
@@ -69,6 +81,8 @@ export class Authenticator {
 
   /** Forget every cached verification: after a password, role or employee change. */
   invalidate(): void {
+    this.generation += 1;
+    this.inflight.clear();
     this.cache.clear();
   }
 

@@ -1,7 +1,7 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
-// scrypt is memory-hard (N=2^15, r=8 → 32 MiB per hash) and built into Node: no native add-on.
-const PARAMS = { N: 1 << 15, r: 8, p: 1 } as const;
+// scrypt is memory-hard (default N=2^15, r=8 → 32 MiB per hash) and built into Node: no native add-on.
+export const DEFAULT_HASH_COST = 15;
 const KEY_LENGTH = 32;
 
 function scrypt(password: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
@@ -11,10 +11,12 @@ function scrypt(password: string, salt: Buffer, opts: ScryptOptions): Promise<Bu
 }
 
 /** `scrypt$N$r$p$salt$hash`, salt and hash in base64. */
-export async function hashPassword(password: string): Promise<string> {
+/** `cost` is log2 of scrypt's N; the parameters are stored in the hash, so verifying needs none. */
+export async function hashPassword(password: string, cost: number = DEFAULT_HASH_COST): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scrypt(password, salt, PARAMS);
-  return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64'), key.toString('base64')].join('$');
+  const params = { N: 2 ** cost, r: 8, p: 1 };
+  const key = await scrypt(password, salt, params);
+  return ['scrypt', params.N, params.r, params.p, salt.toString('base64'), key.toString('base64')].join('$');
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {

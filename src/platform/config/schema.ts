@@ -42,6 +42,12 @@ export const ConfigSchema = Type.Object(
     auth: Type.Object(
       {
         cacheTtlMs: Type.Integer({ minimum: 0, default: 30_000 }),
+        passwordHashCost: Type.Integer({
+          minimum: 10,
+          maximum: 20,
+          default: 15,
+          description: 'log2 of scrypt N for new password hashes: each step doubles time and memory (15 = 32 MiB)',
+        }),
         maxFailuresPerUser: Type.Integer({ minimum: 1, default: 5 }),
         maxFailuresPerAddress: Type.Integer({ minimum: 1, default: 20 }),
         lockoutBaseMs: Type.Integer({ minimum: 1, default: 1_000 }),

@@ -11,7 +11,8 @@ export function registerAuthHooks(app: HubApp, authenticator: Authenticator): vo
     const { username, password } = parseBasicAuth(request);
     request.principal = await authenticator.authenticate(username, password, request.ip);
   });
-  app.addHook('preHandler', async (request) => {
+  // Before body validation, so a caller without the permission learns nothing about the body schema.
+  app.addHook('preValidation', async (request) => {
     const required = request.routeOptions.config?.permission;
     if (!required || !request.principal) return;
     const list: Permission[] = Array.isArray(required) ? required : [required];

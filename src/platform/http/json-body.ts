@@ -12,7 +12,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * error, not silently replaced; `__proto__` keys are refused.
  */
 export function registerJsonBodyParser(app: HubApp): void {
-  app.removeContentTypeParser('application/json');
+  // JSON only: Fastify's text/plain parser would let a text body reach validation (422 instead of 415).
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(/^application\/([\w.+-]+\+)?json/, { parseAs: 'buffer' }, (request: FastifyRequest, body: Buffer, done) => {
     try {
       done(null, parseJsonBody(body, request.headers['content-type']));
