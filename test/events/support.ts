@@ -2,8 +2,7 @@ import { systemClock, type Clock } from '../../src/platform/clock.js';
 import { migrateToLatest, openDatabase, type Database, type Db } from '../../src/platform/db/index.js';
 import { createEventBus, eventsMigration, type EventBusDeps, type ManagedEventBus, type NewEvent } from '../../src/platform/events/index.js';
 import { createLogger } from '../../src/platform/logging/index.js';
-import pg from 'pg';
-import { PG_ADMIN_URL, scratchDatabase } from '../support/databases.js';
+import { scratchDatabase } from '../support/databases.js';
 
 export const log = createLogger(process.env.LOG_LEVEL ?? 'silent');
 
@@ -51,7 +50,6 @@ export async function eventsFixture(kind: 'sqlite' | 'postgres'): Promise<Events
     async close() {
       await Promise.allSettled(buses.map((b) => b.stop()));
       for (const d of opened) await d.close();
-      if (kind === 'postgres') await waitForBackendsToExit(scratch.url);
       await scratch.drop();
     },
   };
@@ -108,24 +106,4 @@ export async function openTransaction(db: Db): Promise<{ trx: Db; commit(): Prom
 
 export async function consumerRow(db: Db, name: string) {
   return db.selectFrom('event_consumers').selectAll().where('name', '=', name).executeTakeFirst();
-}
-
-/**
- * pg-pool's end() resolves before its sockets are closed; dropping the database WITH (FORCE) in that
- * window kills a backend whose client then throws an unhandled 'error'. Wait for them to go first.
- */
-async function waitForBackendsToExit(url: string): Promise<void> {
-  const name = new URL(url).pathname.slice(1);
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  try {
-    const deadline = Date.now() + 2000;
-    while (Date.now() < deadline) {
-      const { rows } = await admin.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
-      if (rows[0].n === 0) return;
-      await sleep(10);
-    }
-  } finally {
-    await admin.end();
-  }
 }

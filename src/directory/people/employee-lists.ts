@@ -2,6 +2,7 @@ import type { FastifyReply } from 'fastify';
 import type { Principal } from '../../platform/auth/index.js';
 import type { Item } from '../crud/entity.js';
 import type { EntityService, ListQuery } from '../crud/service.js';
+import { sendPage } from '../crud/paging.js';
 
 /**
  * Employees narrowed by an extra condition (a role, a department), through the employee service so
@@ -14,17 +15,7 @@ export async function replyWithEmployees(
   reply: FastifyReply,
   narrow: Narrow,
 ): Promise<Item[]> {
-  const page = await employees.list(request.query as ListQuery, request.principal, narrow);
-  reply.header('x-total-count', String(page.total));
-  if (page.offset + page.items.length < page.total) {
-    const next = new URL(request.url, 'http://hub');
-    next.searchParams.set('offset', String(page.offset + page.limit));
-    next.searchParams.set('limit', String(page.limit));
-    next.searchParams.delete('page');
-    next.searchParams.delete('size');
-    reply.header('link', `<${next.pathname}${next.search}>; rel="next"`);
-  }
-  return page.items;
+  return sendPage(request.url, reply, await employees.list(request.query as ListQuery, request.principal, narrow));
 }
 
 /** Narrows a select over `employees` (the directory's query builders are Kysely<any>). */
