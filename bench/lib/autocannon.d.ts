@@ -22,12 +22,13 @@ declare module 'autocannon' {
     connections?: number;
     pipelining?: number;
     duration?: number;
-    amount?: number;
     timeout?: number;
     method?: string;
     headers?: Record<string, string>;
     body?: string;
     requests?: Request[];
+    /** Called with each connection's client as it is created. */
+    setupClient?: (client: { setRequests(requests: Request[]): void }) => void;
   }
   export interface Result {
     requests: Histogram;

@@ -74,11 +74,20 @@ export const bookings: EntityDef = {
   },
 };
 
+// The same query for one client (every GET /clients/:id), on the prepared read path.
+const CURRENT_BOOKING_SQL = `select b.id, b.client_id, b.before_date, s.id as status_id, s.name as status_name, s.description as status_description
+  from bookings b join booking_status_types s on s.id = b.status_id
+  where b.client_id = ? and b.status_id <> ? and b.before_date > ? order by b.id desc limit 1`;
+
+function currentBookingOf(ctx: HubContext, clientId: number) {
+  return ctx.database.read.all(CURRENT_BOOKING_SQL, [clientId, CANCELLED_STATUS_ID, ctx.clock.now()]);
+}
+
 /** The booking shown on a client: the latest one not cancelled whose time has not passed. */
 export async function loadCurrentBookings(ctx: HubContext, db: Db, clientIds: number[]): Promise<Map<number, unknown>> {
   const out = new Map<number, unknown>();
   if (clientIds.length === 0) return out;
-  const rows = await db
+  const rows = db === ctx.db && clientIds.length === 1 ? await currentBookingOf(ctx, clientIds[0]) : await db
     .selectFrom('bookings')
     .innerJoin('booking_status_types as s', 's.id', 'bookings.status_id')
     .select(['bookings.id', 'bookings.client_id', 'bookings.before_date', 's.id as status_id', 's.name as status_name', 's.description as status_description'])

@@ -45,7 +45,8 @@ export class Authenticator {
     private readonly clock: Clock,
   ) {}
 
-  async authenticate(username: string, password: string, address: string): Promise<Principal> {
+  /** Synchronous when the credentials were verified moments ago (the common case), a promise otherwise. */
+  authenticate(username: string, password: string, address: string): Principal | Promise<Principal> {
     const now = this.clock.now();
     const cacheId = createHmac('sha256', this.cacheKey).update(username).update('\0').update(password).digest('base64');
     // Lock-out first: while locked, even a correct (cached) password gets no answer but 429.

@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { dialectFor, type SqlDialect } from './dialect.js';
+import { postgresReader, registerSqliteFunctions, sqliteReader, sqliteSameConnectionReader, statementCache, type RawReader } from './reader.js';
 
 // BIGINT holds epoch-millisecond timestamps and ids: safe as JS numbers up to 2^53.
 pg.types.setTypeParser(20, (value) => Number(value));
@@ -14,6 +15,8 @@ export type Db = Kysely<any>;
 export interface Database {
   readonly db: Db;
   readonly dialect: SqlDialect;
+  /** Prepared, cached reads of committed data for hot paths (see reader.ts). */
+  readonly read: RawReader;
   /** Where the data lives, with any password removed: safe to log. */
   readonly description: string;
   close(): Promise<void>;
@@ -38,15 +41,29 @@ function openSqlite(file: string): Database {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  sqlite.function('ulower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : value));
-  const db = new Kysely({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: dialectFor('sqlite'), description: `sqlite:${file}`, close: () => db.destroy() };
+  registerSqliteFunctions(sqlite);
+  // Kysely prepares every statement afresh; reusing them by SQL text saves a large share of each query.
+  // Safe because Kysely runs one statement at a time on this connection.
+  const prepare = statementCache((sql) => sqlite.prepare(sql));
+  const database = { prepare, close: () => sqlite.close() } as unknown as SqliteDatabase.Database;
+  const db = new Kysely({ dialect: new SqliteDialect({ database }) });
+  const read = file === ':memory:' ? sqliteSameConnectionReader(prepare) : sqliteReader(file);
+  return {
+    db,
+    dialect: dialectFor('sqlite'),
+    read,
+    description: `sqlite:${file}`,
+    close: async () => {
+      await read.close();
+      await db.destroy();
+    },
+  };
 }
 
 function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: dialectFor('postgres'), description: redact(url), close: () => db.destroy() };
+  return { db, dialect: dialectFor('postgres'), read: postgresReader(pool), description: redact(url), close: () => db.destroy() };
 }
 
 export function redact(url: string): string {

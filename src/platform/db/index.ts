@@ -1,3 +1,4 @@
 export { openDatabase, redact, type Db, type Database, type OpenOptions } from './connect.js';
+export type { RawReader, Row as RawRow } from './reader.js';
 export { dialectFor, type SqlDialect, type DialectName } from './dialect.js';
 export { migrateToLatest, type ModuleMigration, type MigrationOutcome } from './migrate.js';

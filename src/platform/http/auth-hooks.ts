@@ -1,25 +1,53 @@
-import type { FastifyRequest } from 'fastify';
-import { can, type Authenticator, type Permission } from '../auth/index.js';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify';
+import { can, type Authenticator, type Permission, type Principal } from '../auth/index.js';
 import { AppError } from '../errors/index.js';
-import type { HubApp } from './types.js';
 
-/** Basic Auth on every route that is not explicitly public; then the route's declared permission. */
-export function registerAuthHooks(app: HubApp, authenticator: Authenticator): void {
-  app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config?.public) return;
-    const { username, password } = parseBasicAuth(request);
-    request.principal = await authenticator.authenticate(username, password, request.ip);
-  });
-  // Before body validation, so a caller without the permission learns nothing about the body schema.
-  app.addHook('preValidation', async (request) => {
-    const required = request.routeOptions.config?.permission;
-    if (!required || !request.principal) return;
-    const list: Permission[] = Array.isArray(required) ? required : [required];
-    if (!list.some((p) => can(request.principal!, p))) {
-      throw new AppError('FORBIDDEN', `Your roles do not permit this: it needs the permission ${list.join(' or ')}`);
+type Hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
+
+/**
+ * Basic Auth on every route that is not explicitly public, then the route's declared permission.
+ * The hooks are attached per route when it is registered (onRoute), so a request pays no lookup
+ * of its route's settings; they are callback-style, so a cached sign-in costs no promise.
+ */
+export function createAuthHooks(authenticator: Authenticator) {
+  const authenticate: Hook = (request, _reply, done) => {
+    let result: Principal | Promise<Principal>;
+    try {
+      const { username, password } = parseBasicAuth(request);
+      result = authenticator.authenticate(username, password, request.ip);
+    } catch (err) {
+      return done(err as Error);
     }
-  });
+    if (result instanceof Promise) {
+      result.then((principal) => {
+        request.principal = principal;
+        done();
+      }, done);
+    } else {
+      request.principal = result;
+      done();
+    }
+  };
+
+  const authorize = (required: Permission | Permission[]): Hook => {
+    const list: Permission[] = Array.isArray(required) ? required : [required];
+    const refusal = `Your roles do not permit this: it needs the permission ${list.join(' or ')}`;
+    return (request, _reply, done) => {
+      if (list.some((p) => can(request.principal!, p))) return done();
+      done(new AppError('FORBIDDEN', refusal));
+    };
+  };
+
+  return {
+    authenticate,
+    /** Adds the hooks to a route being registered. Permission runs before body validation, so a caller without it learns nothing about the body schema. */
+    secure(route: RouteOptions): void {
+      if (route.config?.public) return;
+      route.onRequest = [authenticate, ...[route.onRequest ?? []].flat()] as RouteOptions['onRequest'];
+      const permission = route.config?.permission;
+      if (permission) route.preValidation = [authorize(permission), ...[route.preValidation ?? []].flat()] as RouteOptions['preValidation'];
+    },
+  };
 }
 
 function parseBasicAuth(request: FastifyRequest): { username: string; password: string } {

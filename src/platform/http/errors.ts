@@ -52,6 +52,6 @@ function describeValidation(message: string, params: Record<string, unknown> | u
 
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const appError = toAppError(error);
-  if (appError.httpStatus >= 500) request.log.error({ err: error }, 'request failed');
+  if (appError.httpStatus >= 500) request.log.error({ err: error, reqId: request.id, method: request.method, url: request.url }, 'request failed');
   return sendError(reply, appError);
 }

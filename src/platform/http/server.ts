@@ -1,4 +1,4 @@
-import Fastify, { LogController } from 'fastify';
+import Fastify, { LogController, type FastifyReply, type FastifyRequest, type HookHandlerDoneFunction } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -6,7 +6,7 @@ import { Histogram } from 'prom-client';
 import { PERMISSIONS } from '../auth/index.js';
 import type { HubContext } from '../context.js';
 import { AppError } from '../errors/index.js';
-import { registerAuthHooks } from './auth-hooks.js';
+import { createAuthHooks } from './auth-hooks.js';
 import { errorHandler, sendError } from './errors.js';
 import { registerHealthRoutes } from './health.js';
 import { registerJsonBodyParser } from './json-body.js';
@@ -25,14 +25,36 @@ export async function buildHttpApp(ctx: HubContext, modules: RouteModule[]): Pro
     loggerInstance: ctx.log.child({ component: 'http' }),
     // One line per failed request (below) instead of two per request: logs stay readable under load.
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log is the component logger itself: a pino child per request costs more than the query.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: ctx.config.http.bodyLimitBytes,
     // Unknown fields are rejected (not silently dropped); every problem is reported at once.
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HubApp;
 
+  const duration = new Histogram({
+    name: 'conveyor_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [ctx.metrics],
+  });
+  const observe = (route: string) => (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if (reply.statusCode >= 500 || ctx.log.isLevelEnabled('debug')) {
+      request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), user: request.principal?.username }, 'request');
+    }
+    done();
+  };
+
+  // Security and metrics hooks are attached to each route as it is registered (see auth-hooks.ts).
+  const auth = createAuthHooks(ctx.auth);
+  app.decorateRequest('principal', null);
   const routes: BuiltApp['routes'] = [];
   app.addHook('onRoute', (route) => {
+    auth.secure(route);
+    route.onResponse = [observe(route.url), ...[route.onResponse ?? []].flat()] as typeof route.onResponse;
     if (route.schema?.hide) return;
     for (const method of [route.method].flat()) {
       if (method === 'HEAD') continue;
@@ -42,23 +64,11 @@ export async function buildHttpApp(ctx: HubContext, modules: RouteModule[]): Pro
 
   registerJsonBodyParser(app);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new AppError('ROUTE_NOT_FOUND', `No endpoint ${request.method} ${request.url.split('?')[0]}`)),
-  );
-
-  const duration = new Histogram({
-    name: 'conveyor_http_request_duration_seconds',
-    help: 'HTTP request duration by route and status',
-    labelNames: ['method', 'route', 'status'],
-    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-    registers: [ctx.metrics],
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    if (reply.statusCode >= 500 || ctx.log.isLevelEnabled('debug')) {
-      request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), user: request.principal?.username }, 'request');
-    }
+  const observeUnmatched = observe('unmatched');
+  // Unknown paths need credentials too: no probing for what exists.
+  app.setNotFoundHandler({ preValidation: auth.authenticate }, (request, reply) => {
+    sendError(reply, new AppError('ROUTE_NOT_FOUND', `No endpoint ${request.method} ${request.url.split('?')[0]}`));
+    observeUnmatched(request, reply, () => undefined);
   });
 
   await app.register(swagger, {
@@ -79,7 +89,6 @@ export async function buildHttpApp(ctx: HubContext, modules: RouteModule[]): Pro
   app.get('/swagger-ui/index.html', { schema: { hide: true } }, (_req, reply) => reply.redirect('/swagger-ui/'));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  registerAuthHooks(app, ctx.auth);
   registerHealthRoutes(app, ctx);
   for (const register of modules) await register(app, ctx);
   await app.ready();
