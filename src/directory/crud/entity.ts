@@ -35,6 +35,8 @@ export interface EntityDef {
   defaultSort?: string;
   extraOutput?: Record<string, TSchema>;
   extraInput?: Record<string, TSchema>;
+  /** A by-id read in one prepared statement, related data included (the hottest read of an entity). */
+  fastGet?(ctx: HubContext, id: number, toItem: (row: Row) => Item): Promise<Item | undefined>;
   /** Adds computed or related properties to items (one query per page, not per item). */
   decorate?(ctx: HubContext, items: Item[], db: Db): Promise<void>;
   /** Before the write transaction, for slow work such as hashing a password: extra columns. */

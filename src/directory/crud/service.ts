@@ -75,6 +75,11 @@ export class EntityService {
   async get(id: number, principal: Principal | null, db: Db = this.ctx.db): Promise<Item> {
     // Outside a transaction and without a scope, a by-id read takes the prepared fast path.
     const fast = db === this.ctx.db && !(principal && this.def.readScope?.(principal));
+    if (fast && this.def.fastGet) {
+      const item = await this.def.fastGet(this.ctx, id, (r) => this.toItem(r));
+      if (!item) throw notFound(this.def.label, id);
+      return item;
+    }
     const row = fast ? (await this.ctx.database.read.all(`select * from ${this.def.table} where id = ?`, [id]))[0] : await this.findRow(id, principal, db);
     if (!row) throw notFound(this.def.label, id);
     const [item] = await this.decorate([this.toItem(row)], db);

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { HubContext } from '../../platform/context.js';
 import type { Db } from '../../platform/db/index.js';
 import { AppError } from '../../platform/errors/index.js';
-import type { EntityDef, Row } from '../crud/entity.js';
+import type { EntityDef, Item, Row } from '../crud/entity.js';
 import { nullable } from '../crud/schemas.js';
 import { formatTimestamp } from '../crud/time-format.js';
 
@@ -74,20 +74,32 @@ export const bookings: EntityDef = {
   },
 };
 
-// The same query for one client (every GET /clients/:id), on the prepared read path.
-const CURRENT_BOOKING_SQL = `select b.id, b.client_id, b.before_date, s.id as status_id, s.name as status_name, s.description as status_description
-  from bookings b join booking_status_types s on s.id = b.status_id
-  where b.client_id = ? and b.status_id <> ? and b.before_date > ? order by b.id desc limit 1`;
+// A client with its current booking, in one statement (every GET /clients/:id).
+const CLIENT_WITH_BOOKING_SQL = `select c.*, b.id as b_id, b.before_date as b_before_date,
+    s.id as b_status_id, s.name as b_status_name, s.description as b_status_description
+  from clients c
+  left join bookings b on b.id = (select cb.id from bookings cb
+    where cb.client_id = c.id and cb.status_id <> ? and cb.before_date > ? order by cb.id desc limit 1)
+  left join booking_status_types s on s.id = b.status_id
+  where c.id = ?`;
 
-function currentBookingOf(ctx: HubContext, clientId: number) {
-  return ctx.database.read.all(CURRENT_BOOKING_SQL, [clientId, CANCELLED_STATUS_ID, ctx.clock.now()]);
+export async function clientWithBooking(ctx: HubContext, id: number, toItem: (row: Row) => Item): Promise<Item | undefined> {
+  const [row] = await ctx.database.read.all(CLIENT_WITH_BOOKING_SQL, [CANCELLED_STATUS_ID, ctx.clock.now(), id]);
+  if (!row) return undefined;
+  const item = toItem(row);
+  item.communication = null;
+  item.booking =
+    row.b_id === null || row.b_id === undefined
+      ? null
+      : { bookingId: Number(row.b_id), beforeDate: formatTimestamp(Number(row.b_before_date)), status: { bookingStatusTypeId: Number(row.b_status_id), name: row.b_status_name, description: row.b_status_description ?? null } };
+  return item;
 }
 
 /** The booking shown on a client: the latest one not cancelled whose time has not passed. */
 export async function loadCurrentBookings(ctx: HubContext, db: Db, clientIds: number[]): Promise<Map<number, unknown>> {
   const out = new Map<number, unknown>();
   if (clientIds.length === 0) return out;
-  const rows = db === ctx.db && clientIds.length === 1 ? await currentBookingOf(ctx, clientIds[0]) : await db
+  const rows = await db
     .selectFrom('bookings')
     .innerJoin('booking_status_types as s', 's.id', 'bookings.status_id')
     .select(['bookings.id', 'bookings.client_id', 'bookings.before_date', 's.id as status_id', 's.name as status_name', 's.description as status_description'])

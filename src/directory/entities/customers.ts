@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { EntityDef, Row } from '../crud/entity.js';
 import { EntityService } from '../crud/service.js';
 import { nullable } from '../crud/schemas.js';
-import { BookingSchema, loadCurrentBookings } from './bookings.js';
+import { BookingSchema, clientWithBooking, loadCurrentBookings } from './bookings.js';
 
 const rw = { read: 'directory.read', write: 'directory.write' } as const;
 const text = (column: string, filter = false) => ({ column, kind: 'string' as const, filter });
@@ -88,6 +88,7 @@ export const clients: EntityDef = {
     booking: nullable(BookingSchema),
   },
   permissions: rw,
+  fastGet: clientWithBooking,
   async decorate(ctx, items, db) {
     const bookings = await loadCurrentBookings(ctx, db, items.map((i) => i.clientId as number));
     for (const item of items) {

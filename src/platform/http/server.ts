@@ -40,12 +40,22 @@ export async function buildHttpApp(ctx: HubContext, modules: RouteModule[]): Pro
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [ctx.metrics],
   });
-  const observe = (route: string) => (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  const observe = (route: string) => {
+    // One labelled child per method and status, found without building a label key per request.
+    const children = new Map<string, { observe(v: number): void }>();
+    const child = (method: string, status: number) => {
+      const key = `${method} ${status}`;
+      let found = children.get(key);
+      if (!found) children.set(key, (found = duration.labels(method, route, String(status))));
+      return found;
+    };
+    return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      child(request.method, reply.statusCode).observe(reply.elapsedTime / 1000);
     if (reply.statusCode >= 500 || ctx.log.isLevelEnabled('debug')) {
-      request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), user: request.principal?.username }, 'request');
-    }
-    done();
+        request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), user: request.principal?.username }, 'request');
+      }
+      done();
+    };
   };
 
   // Security and metrics hooks are attached to each route as it is registered (see auth-hooks.ts).
