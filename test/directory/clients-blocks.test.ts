@@ -1,17 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TEST_DATABASES } from '../support/databases.js';
-import { startTestHub, type TestHub } from '../support/hub.js';
+import { countRows, eventRows, startTestHub, type TestHub } from '../support/hub.js';
 
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-async function events(t: TestHub, entityType: string, entityId: number) {
-  return t.hub.ctx.db.selectFrom('events').selectAll().where('entity_type', '=', entityType).where('entity_id', '=', String(entityId)).orderBy('id').execute();
-}
-async function countRows(t: TestHub, table: string): Promise<number> {
-  return Number((await t.hub.ctx.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-}
 
 for (const kind of TEST_DATABASES) {
   describe(`channel blocks per client on ${kind}`, () => {
@@ -53,7 +47,7 @@ for (const kind of TEST_DATABASES) {
 
       // The expired SMS block does not stand in the way of a new one.
       assert.equal((await t.call('POST', `/clients/${clientId}/blocks`, { body: { sendChannelTypeId: 1, until: null } })).statusCode, 201);
-      const topics = (await events(t, 'channel_block', temp.json().channelBlockId)).map((e) => e.topic);
+      const topics = (await eventRows(t, 'channel_block', temp.json().channelBlockId)).map((e) => e.topic);
       assert.deepEqual(topics, ['channel_block.created']);
     });
 
@@ -84,7 +78,7 @@ for (const kind of TEST_DATABASES) {
       assert.equal(second.json().channelBlockId, first.json().channelBlockId, 'the active block is changed, not duplicated');
       assert.equal(second.json().permanent, true, 'absent until means permanent');
       assert.equal(second.json().reason, 'отпуск', 'a reason not sent keeps its value');
-      const stored = await events(t, 'channel_block', first.json().channelBlockId);
+      const stored = await eventRows(t, 'channel_block', first.json().channelBlockId);
       assert.deepEqual(stored.map((e) => e.topic), ['channel_block.created', 'channel_block.updated']);
       assert.deepEqual(JSON.parse(String(stored[1].payload)).changes.until, { from: iso(clock.t + HOUR).replace('Z', '+00:00'), to: null });
       assert.equal((await t.call('GET', `/clients/${otherId}/availability?sendChannelTypeId=4`)).json().available, 'false');
@@ -96,7 +90,7 @@ for (const kind of TEST_DATABASES) {
       assert.equal((await t.call('DELETE', `/clients/${otherId}/blocks/${block.channelBlockId}`)).statusCode, 204);
       assert.equal((await t.call('DELETE', `/clients/${otherId}/blocks/${block.channelBlockId}`)).statusCode, 404);
       assert.deepEqual((await t.call('GET', `/clients/${otherId}/blocks`)).json(), []);
-      assert.equal((await events(t, 'channel_block', block.channelBlockId)).at(-1)?.topic, 'channel_block.deleted');
+      assert.equal((await eventRows(t, 'channel_block', block.channelBlockId)).at(-1)?.topic, 'channel_block.deleted');
       assert.equal((await t.call('GET', `/clients/${otherId}/availability?sendChannelTypeId=4`)).json().available, 'true');
     });
   });

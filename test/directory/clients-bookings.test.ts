@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashPassword } from '../../src/platform/auth/index.js';
 import { TEST_DATABASES } from '../support/databases.js';
-import { startTestHub, type TestHub } from '../support/hub.js';
+import { countRows, startTestHub, type TestHub } from '../support/hub.js';
 
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -10,9 +10,6 @@ const iso = (ms: number) => new Date(ms).toISOString();
 async function eventTopics(t: TestHub, entityType: string, entityId: number): Promise<string[]> {
   const rows = await t.hub.ctx.db.selectFrom('events').select('topic').where('entity_type', '=', entityType).where('entity_id', '=', String(entityId)).orderBy('id').execute();
   return rows.map((r) => String(r.topic));
-}
-async function countRows(t: TestHub, table: string): Promise<number> {
-  return Number((await t.hub.ctx.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
 }
 /** An employee with one of the default roles, written straight to the tables (not under test here). */
 async function addEmployee(t: TestHub, username: string, role: string): Promise<[string, string]> {

@@ -1,11 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TEST_DATABASES } from '../support/databases.js';
-import { startTestHub, type TestHub } from '../support/hub.js';
+import { eventRows, startTestHub, type TestHub } from '../support/hub.js';
 
-async function eventsFor(t: TestHub, entityType: string, entityId: number) {
-  return t.hub.ctx.db.selectFrom('events').selectAll().where('entity_type', '=', entityType).where('entity_id', '=', String(entityId)).orderBy('id').execute();
-}
 
 for (const kind of TEST_DATABASES) {
   describe(`directory CRUD on ${kind}`, () => {
@@ -46,7 +43,7 @@ for (const kind of TEST_DATABASES) {
       await t.call('PUT', `/clients/${id}`, { body: { lastName: 'Кузнецова', firstName: 'Анна' } });
       await t.call('PUT', `/clients/${id}`, { body: { lastName: 'Кузнецова' } }); // no change: no event
       await t.call('DELETE', `/clients/${id}`);
-      const events = await eventsFor(t, 'client', id);
+      const events = await eventRows(t, 'client', id);
       assert.deepEqual(events.map((e) => e.topic), ['client.created', 'client.updated', 'client.deleted']);
       const changes = JSON.parse(String(events[1].payload)).changes;
       assert.deepEqual(Object.keys(changes), ['lastName']);
@@ -150,9 +147,9 @@ for (const kind of TEST_DATABASES) {
       assert.equal((await t.call('DELETE', `/companies/${company.companyId}`)).statusCode, 204);
       assert.equal((await t.call('GET', `/clients/${client.clientId}`)).json().companyId, null);
       assert.equal((await t.call('GET', `/contacts/${contact.contactId}`)).statusCode, 404);
-      const clientEvents = await eventsFor(t, 'client', client.clientId);
+      const clientEvents = await eventRows(t, 'client', client.clientId);
       assert.deepEqual(JSON.parse(String(clientEvents.at(-1)!.payload)).changes, { companyId: { from: company.companyId, to: null } });
-      assert.equal((await eventsFor(t, 'contact', contact.contactId)).at(-1)!.topic, 'contact.deleted');
+      assert.equal((await eventRows(t, 'contact', contact.contactId)).at(-1)!.topic, 'contact.deleted');
     });
 
     it('never returns password hashes', async () => {

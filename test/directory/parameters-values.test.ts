@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TEST_DATABASES } from '../support/databases.js';
-import { startTestHub, type TestHub } from '../support/hub.js';
+import { countRows, startTestHub, type TestHub } from '../support/hub.js';
 
 async function parameterEvents(t: TestHub, entityType: string, entityId: number) {
   const rows = await t.hub.ctx.db
@@ -13,9 +13,6 @@ async function parameterEvents(t: TestHub, entityType: string, entityId: number)
     .orderBy('id')
     .execute();
   return rows.map((r) => JSON.parse(String(r.payload)));
-}
-async function countRows(t: TestHub, table: string): Promise<number> {
-  return Number((await t.hub.ctx.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
 }
 
 for (const kind of TEST_DATABASES) {

@@ -62,3 +62,13 @@ export async function startTestHub(kind: 'sqlite' | 'postgres', options: TestHub
     },
   };
 }
+
+/** Rows of a table, counted (to show that a refused request stored nothing). */
+export async function countRows(t: TestHub, table: string): Promise<number> {
+  return Number((await t.hub.ctx.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+}
+
+/** The outbox rows of one entity, oldest first, read straight from the events table. */
+export async function eventRows(t: TestHub, entityType: string, entityId: number) {
+  return t.hub.ctx.db.selectFrom('events').selectAll().where('entity_type', '=', entityType).where('entity_id', '=', String(entityId)).orderBy('id').execute();
+}
