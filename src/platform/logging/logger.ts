@@ -9,6 +9,8 @@ const REDACT = [
   '*.password',
   '*.passwordHash',
   '*.apiKey',
+  'headers["api-key"]',
+  '*.headers["api-key"]',
   'password',
   'passwordHash',
 ];
