@@ -15,6 +15,8 @@ export interface AuthOptions {
   maxFailuresPerAddress: number;
   lockoutBaseMs: number;
   lockoutMaxMs: number;
+  /** Cost of the stored hashes, so a sign-in for an unknown user takes as long as for a known one. */
+  passwordHashCost: number;
 }
 
 interface FailureRecord {
@@ -65,7 +67,7 @@ export class Authenticator {
   private async verify(username: string, password: string, address: string, cacheId: string, now: number): Promise<Principal> {
     const generation = this.generation;
     const found = await this.store.findByUsername(username);
-    const ok = await verifyPassword(password, found?.passwordHash ?? (await dummyPasswordHash()));
+    const ok = await verifyPassword(password, found?.passwordHash ?? (await dummyPasswordHash(this.options.passwordHashCost)));
     if (!found || !ok) {
       this.recordFailure(this.userFailures, username, this.options.maxFailuresPerUser, now);
       this.recordFailure(this.addressFailures, address, this.options.maxFailuresPerAddress, now);

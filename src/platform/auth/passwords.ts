@@ -27,9 +27,13 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
-/** A hash to compare against when the user does not exist, so timing does not reveal usernames. */
-let dummyHash: Promise<string> | undefined;
-export function dummyPasswordHash(): Promise<string> {
-  dummyHash ??= hashPassword(randomBytes(12).toString('hex'));
-  return dummyHash;
+/**
+ * A hash to compare against when the user does not exist, so timing does not reveal usernames.
+ * It must cost what real hashes cost, hence one per configured cost.
+ */
+const dummyHashes = new Map<number, Promise<string>>();
+export function dummyPasswordHash(cost: number = DEFAULT_HASH_COST): Promise<string> {
+  let hash = dummyHashes.get(cost);
+  if (!hash) dummyHashes.set(cost, (hash = hashPassword(randomBytes(12).toString('hex'), cost)));
+  return hash;
 }
