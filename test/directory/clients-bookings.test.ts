@@ -53,6 +53,15 @@ for (const kind of TEST_DATABASES) {
       }
     });
 
+    it('shows the same current booking on a single read (one statement) and in lists (batched)', async () => {
+      const listed = new Map<number, unknown>((await t.call('GET', '/clients?limit=100')).json().map((c: { clientId: number; booking: unknown }) => [c.clientId, c.booking]));
+      for (const name of ['free', 'refuses', 'booked', 'cancelled', 'expired', 'suspended']) {
+        const single = (await t.call('GET', `/clients/${ids[name]}`)).json().booking;
+        assert.equal(single !== null, name === 'booked' || name === 'suspended', `${name} has a current booking`);
+        assert.deepEqual(single, listed.get(ids[name]), name);
+      }
+    });
+
     it('pages and filters /clients/available like /clients', async () => {
       const page = await t.call('GET', '/clients/available?limit=2&sort=-clientId');
       assert.equal(page.headers['x-total-count'], '3');

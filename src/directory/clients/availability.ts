@@ -9,7 +9,9 @@ type Eb = ExpressionBuilder<any, any>;
 /**
  * "Booked" means what the client's `booking` field shows (entities/bookings.ts loadCurrentBookings):
  * a booking that is not cancelled and whose beforeDate has not passed. Kept as one SQL condition so
- * the list of available clients and the single-client check can never disagree.
+ * the list of available clients and the single-client check can never disagree. The same rule is
+ * spelled in entities/bookings.ts (loadCurrentBookings, CLIENT_WITH_BOOKING_SQL); the client tests
+ * cross-check the three (GET /clients/:id booking vs /availability vs /clients/available).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function hasCurrentBooking(eb: Eb, now: number, clientIdRef = 'clients.id'): ExpressionWrapper<any, any, SqlBool> {

@@ -74,7 +74,8 @@ export const bookings: EntityDef = {
   },
 };
 
-// A client with its current booking, in one statement (every GET /clients/:id).
+// A client with its current booking, in one statement (every GET /clients/:id). Same rule as
+// loadCurrentBookings below and hasCurrentBooking in clients/availability.ts.
 const CLIENT_WITH_BOOKING_SQL = `select c.*, b.id as b_id, b.before_date as b_before_date,
     s.id as b_status_id, s.name as b_status_name, s.description as b_status_description
   from clients c
