@@ -81,5 +81,32 @@ for (const kind of TEST_DATABASES) {
       assert.deepEqual(handled, [1]);
       assert.equal((await bus.lag()).stopper, 2);
     });
+
+    it('subscribeBatch hands over whole batches; a failing batch is offered again whole, nothing skipped', async () => {
+      const bus = f.bus({ batchSize: 100 });
+      const batches: number[][] = [];
+      let failOnce = true;
+      bus.subscribeBatch(
+        'bulk',
+        async (events) => {
+          const ids = events.map((e) => Number(e.entityId));
+          if (failOnce && ids.includes(5)) {
+            failOnce = false;
+            throw new Error('bulk boom');
+          }
+          batches.push(ids);
+        },
+        { topics: ['bulk.*'], batchSize: 3 },
+      );
+      await bus.start();
+      await f.publish([1, 2, 3, 4, 5, 6, 7].map((n) => clientEvent(n, 'bulk.x')));
+      bus.poke();
+      await waitFor('all seven handled', () => batches.flat().length === 7);
+      await bus.stop();
+      assert.deepEqual(batches, [[1, 2, 3], [4, 5, 6], [7]]);
+      const row = await consumerRow(f.database.db, 'bulk');
+      assert.equal(Number(row!.failures), 0);
+      assert.throws(() => bus.subscribeBatch('bad', async () => {}, { batchSize: 0 }), /batchSize/);
+    });
   });
 }

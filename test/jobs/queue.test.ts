@@ -219,5 +219,33 @@ for (const kind of TEST_DATABASES) {
         assert.equal(finished, true);
         assert.deepEqual(await q.counts(), { queued: 0, running: 0, dead: 0 });
       }));
+
+    it('a handler returning repeatAfterMs stays queued under its key with fresh attempts, due after the delay', () =>
+      withJobsDb(kind, async ({ database, queue, clock }) => {
+        const q = queue();
+        const runs: number[] = [];
+        q.defineTask('tick', async (_payload, job) => {
+          runs.push(job.attempt);
+          if (runs.length === 1) throw new Error('first run fails');
+          return runs.length < 4 ? { repeatAfterMs: 1000 } : undefined;
+        });
+        await q.enqueue(database.db, 'tick', {}, { key: 'ticker' });
+        assert.equal(await q.runOnce(), 1); // fails: retried with backoff
+        clock.advance(60_000);
+        assert.equal(await q.runOnce(), 1); // succeeds, asks to repeat
+        const row = await database.db.selectFrom('jobs').selectAll().where('job_key', '=', 'ticker').executeTakeFirstOrThrow();
+        assert.equal(row.state, 'queued');
+        assert.equal(Number(row.attempts), 0);
+        assert.equal(row.last_error, null);
+        assert.equal(Number(row.run_at), clock.now() + 1000);
+        assert.equal((await q.enqueue(database.db, 'tick', {}, { key: 'ticker' })).enqueued, false); // still the one live job
+        assert.equal(await q.runOnce(), 0); // not due yet
+        clock.advance(1000);
+        assert.equal(await q.runOnce(), 1);
+        clock.advance(1000);
+        assert.equal(await q.runOnce(), 1); // the fourth run returns nothing: done
+        assert.deepEqual(runs, [1, 2, 1, 1]);
+        assert.deepEqual(await q.counts(), { queued: 0, running: 0, dead: 0 });
+      }));
   });
 }

@@ -1,4 +1,4 @@
-import { sql, type ColumnDefinitionBuilder, type CreateTableBuilder, type Expression, type RawBuilder, type SqlBool } from 'kysely';
+import { sql, type Kysely, type ColumnDefinitionBuilder, type CreateTableBuilder, type Expression, type RawBuilder, type SqlBool } from 'kysely';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -18,6 +18,12 @@ export interface SqlDialect {
   isForeignKeyViolation(error: unknown): boolean;
   /** Case-insensitive substring match that also folds Cyrillic (SQLite's LIKE folds ASCII only). */
   containsIgnoreCase(column: Expression<unknown>, term: string): RawBuilder<SqlBool>;
+  /**
+   * Inside a transaction: waits until no other transaction holds the lock `name`, and holds it until
+   * commit. PostgreSQL: an advisory transaction lock. SQLite: nothing to do, a process has one
+   * connection and transactions on it already run one at a time (and one process owns the file).
+   */
+  lockForTransaction(trx: Kysely<any>, name: string): Promise<void>;
 }
 
 /** Escapes LIKE wildcards so user input matches literally. */
@@ -37,6 +43,7 @@ const sqlite: SqlDialect = {
     codeOf(e) === 'SQLITE_CONSTRAINT_FOREIGNKEY' || (codeOf(e) === 'SQLITE_CONSTRAINT_TRIGGER' && /FOREIGN KEY/.test(String((e as Error).message))),
   // ulower() is registered on every SQLite connection (connect.ts): a Unicode-aware lower().
   containsIgnoreCase: (column, term) => sql<SqlBool>`ulower(${column}) like ${likePattern(term)} escape '\\'`,
+  lockForTransaction: async () => {},
 };
 
 const postgres: SqlDialect = {
@@ -48,6 +55,9 @@ const postgres: SqlDialect = {
   isUniqueViolation: (e) => codeOf(e) === '23505',
   isForeignKeyViolation: (e) => codeOf(e) === '23503',
   containsIgnoreCase: (column, term) => sql<SqlBool>`lower(${column}) like ${likePattern(term)} escape '\\'`,
+  lockForTransaction: async (trx, name) => {
+    await sql`select pg_advisory_xact_lock(hashtext(${name}))`.execute(trx);
+  },
 };
 
 export function dialectFor(name: DialectName): SqlDialect {

@@ -5,7 +5,7 @@ import { withSubscriberClaim } from './claim.js';
 import { createHorizon, type Horizon } from './horizon.js';
 import * as store from './store.js';
 import { parseTopics, type TopicFilter } from './topics.js';
-import type { EventBus, EventHandler, NewEvent, SubscribeOptions } from './types.js';
+import type { BatchEventHandler, BatchSubscribeOptions, DomainEvent, EventBus, EventHandler, NewEvent, SubscribeOptions } from './types.js';
 import { delay, Wakeup } from './wakeup.js';
 
 export interface EventBusDeps {
@@ -36,7 +36,9 @@ export interface ManagedEventBus extends EventBus {
 
 interface Subscriber {
   name: string;
-  handler: EventHandler;
+  /** Handles a run of events; returns the id of the last one handled, or throws a BatchFailure. */
+  handle: (events: DomainEvent[], keepGoing: () => boolean) => Promise<number | undefined>;
+  batchSize: number;
   filter: TopicFilter | undefined;
   fromBeginning: boolean;
   registered: boolean;
@@ -87,11 +89,42 @@ class OutboxEventBus implements ManagedEventBus {
   }
 
   subscribe(name: string, handler: EventHandler, options: SubscribeOptions = {}): void {
+    this.add(name, options, this.batchSize, async (events, keepGoing) => {
+      let last: number | undefined;
+      for (const event of events) {
+        if (!keepGoing()) break;
+        try {
+          await handler(event);
+        } catch (err) {
+          throw new BatchFailure(event, err, last);
+        }
+        last = event.id;
+      }
+      return last;
+    });
+  }
+
+  subscribeBatch(name: string, handler: BatchEventHandler, options: BatchSubscribeOptions = {}): void {
+    const size = options.batchSize ?? this.batchSize;
+    if (!Number.isInteger(size) || size < 1) throw new Error(`subscriber ${name}: batchSize must be a positive integer`);
+    this.add(name, options, size, async (events) => {
+      if (events.length === 0) return undefined;
+      try {
+        await handler(events);
+      } catch (err) {
+        throw new BatchFailure(events[0]!, err, undefined);
+      }
+      return events[events.length - 1]!.id;
+    });
+  }
+
+  private add(name: string, options: SubscribeOptions, batchSize: number, handle: Subscriber['handle']): void {
     if (!name) throw new Error('a subscriber needs a name');
     if (this.subscribers.has(name)) throw new Error(`subscriber ${name} is already registered`);
     this.subscribers.set(name, {
       name,
-      handler,
+      handle,
+      batchSize,
       filter: parseTopics(options.topics),
       fromBeginning: options.fromBeginning ?? false,
       registered: false,
@@ -245,27 +278,26 @@ class OutboxEventBus implements ManagedEventBus {
           return { kind: 'waiting', retryAt };
         }
       }
-      const events = await store.readEvents(conn, { after: row.lastEventId, upTo: safe, filter: s.filter, limit: this.batchSize });
+      const events = await store.readEvents(conn, { after: row.lastEventId, upTo: safe, filter: s.filter, limit: s.batchSize });
       let position = row.lastEventId;
-      for (const event of events) {
-        if (!keepGoing()) break;
-        try {
-          await s.handler(event);
-        } catch (err) {
-          const failures = row.failures + 1;
-          const error = describe(err);
-          await store.saveConsumer(conn, s.name, { lastEventId: position, updatedAt: clock.now(), failures, lastError: error });
-          s.position = position;
-          s.retryAt = clock.now() + this.backoff(failures);
-          log.error(
-            { err, subscriber: s.name, eventId: event.id, topic: event.topic, failures, retryInMs: this.backoff(failures) },
-            'event handler failed; the subscriber waits at this event',
-          );
-          return { kind: 'failed', eventId: event.id, error };
-        }
-        position = event.id;
+      try {
+        position = (await s.handle(events, keepGoing)) ?? position;
+      } catch (caught) {
+        if (!(caught instanceof BatchFailure)) throw caught;
+        const { event, reason: cause } = caught;
+        position = caught.handledUpTo ?? position;
+        const failures = row.failures + 1;
+        const error = describe(cause);
+        await store.saveConsumer(conn, s.name, { lastEventId: position, updatedAt: clock.now(), failures, lastError: error });
+        s.position = position;
+        s.retryAt = clock.now() + this.backoff(failures);
+        log.error(
+          { err: cause, subscriber: s.name, eventId: event.id, topic: event.topic, failures, retryInMs: this.backoff(failures) },
+          'event handler failed; the subscriber waits at this event',
+        );
+        return { kind: 'failed', eventId: event.id, error };
       }
-      const complete = events.length < this.batchSize && keepGoing();
+      const complete = events.length < s.batchSize && keepGoing();
       // Everything matching up to the safe id was handled: skip past the filtered-out rest too.
       if (complete) position = Math.max(position, safe);
       if (position !== row.lastEventId || row.failures > 0) {
@@ -284,6 +316,17 @@ class OutboxEventBus implements ManagedEventBus {
 
   private backoff(failures: number): number {
     return Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(30, failures - 1));
+  }
+}
+
+/** A handler threw at `event`; the events before it (up to handledUpTo) were handled. */
+class BatchFailure extends Error {
+  constructor(
+    readonly event: DomainEvent,
+    readonly reason: unknown,
+    readonly handledUpTo: number | undefined,
+  ) {
+    super('event handler failed');
   }
 }
 

@@ -1,3 +1,3 @@
 export { createEventBus, type EventBusDeps, type ManagedEventBus } from './bus.js';
 export { eventsMigration } from './migration.js';
-export type { DomainEvent, EventBus, EventHandler, NewEvent, SubscribeOptions } from './types.js';
+export type { BatchEventHandler, BatchSubscribeOptions, DomainEvent, EventBus, EventHandler, NewEvent, SubscribeOptions } from './types.js';

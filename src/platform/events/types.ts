@@ -19,12 +19,19 @@ export interface DomainEvent {
 }
 
 export type EventHandler = (event: DomainEvent) => Promise<void>;
+/** Gets up to `batchSize` events at once; they count as handled only when it resolves. */
+export type BatchEventHandler = (events: DomainEvent[]) => Promise<void>;
 
 export interface SubscribeOptions {
   /** Topic names or prefixes ending in `*` (`client.*`); all topics when omitted. */
   topics?: string[];
   /** Start from events written after the subscriber first registers (default) or from the first event. */
   fromBeginning?: boolean;
+}
+
+export interface BatchSubscribeOptions extends SubscribeOptions {
+  /** Most events per call (default: the bus's batch size). */
+  batchSize?: number;
 }
 
 export interface EventBus {
@@ -39,6 +46,11 @@ export interface EventBus {
    * the subscriber waits at that event meanwhile.
    */
   subscribe(name: string, handler: EventHandler, options?: SubscribeOptions): void;
+  /**
+   * Like subscribe, but the handler gets the events of a round together, so it can load and write in
+   * bulk. If it throws, the whole batch is offered again later (handlers must be idempotent anyway).
+   */
+  subscribeBatch(name: string, handler: BatchEventHandler, options?: BatchSubscribeOptions): void;
   /** Tells the dispatcher new events may be committed (saves waiting for the next poll). */
   poke(): void;
   start(): Promise<void>;

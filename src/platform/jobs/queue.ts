@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db, SqlDialect } from '../db/index.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logging/index.js';
-import type { EnqueueOptions, JobInfo, JobQueue, TaskHandler, TaskOptions } from './types.js';
+import type { EnqueueOptions, JobInfo, JobQueue, TaskHandler, TaskOptions, TaskRepeat } from './types.js';
 import { retryDelayMs } from './backoff.js';
 import { createSchedule, fireIfDue, type Schedule } from './cron.js';
 import {
@@ -14,6 +14,7 @@ import {
   extendLeases,
   findLiveJobId,
   insertJob,
+  repeatJob,
   retryJob,
   type Claim,
   type JobRow,
@@ -164,13 +165,16 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
       const info: JobInfo = { id: job.id, task: job.task, key: job.job_key, attempt: job.attempts, maxAttempts: job.max_attempts };
       const started = Date.now();
       log.debug(meta, 'job started');
+      let outcome: void | TaskRepeat;
       try {
-        await withTimeout(() => def.handler(JSON.parse(job.payload), info), def.options.timeoutMs);
+        outcome = await withTimeout(() => def.handler(JSON.parse(job.payload), info), def.options.timeoutMs);
       } catch (err) {
         await fail(job, claim, meta, err);
         return;
       }
-      const stillOurs = await completeJob(db, claim);
+      const repeatAfterMs = outcome && Number.isFinite(outcome.repeatAfterMs) ? Math.max(0, outcome.repeatAfterMs) : undefined;
+      const stillOurs =
+        repeatAfterMs === undefined ? await completeJob(db, claim) : await repeatJob(db, claim, clock.now() + repeatAfterMs, clock.now());
       if (stillOurs) log.debug({ ...meta, ms: Date.now() - started }, 'job done');
       else log.warn(meta, 'job finished after its lease was lost; another worker owns it now');
     } catch (err) {
@@ -281,11 +285,11 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
 }
 
 /** A handler past its timeout counts as failed. It cannot be cancelled, so it may still finish in the background. */
-async function withTimeout(run: () => Promise<void>, timeoutMs: number | undefined): Promise<void> {
+async function withTimeout<T>(run: () => Promise<T>, timeoutMs: number | undefined): Promise<T> {
   if (!timeoutMs) return run();
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
+    return await Promise.race([
       Promise.resolve().then(run),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`handler timed out after ${timeoutMs} ms`)), timeoutMs);

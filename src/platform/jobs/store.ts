@@ -124,6 +124,14 @@ export async function completeJob(db: Db, claim: Claim): Promise<boolean> {
   return Number(r.numDeletedRows) === 1;
 }
 
+/** A periodic job's run is done: queue it again under the same key, with a fresh attempt count. */
+export async function repeatJob(db: Db, claim: Claim, runAt: number, now: number): Promise<boolean> {
+  const r = await owned(db, claim)
+    .set({ state: 'queued', run_at: runAt, attempts: 0, locked_by: null, locked_until: null, last_error: null, updated_at: now })
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
 export async function retryJob(db: Db, claim: Claim, runAt: number, error: string, now: number): Promise<boolean> {
   const r = await owned(db, claim)
     .set({ state: 'queued', run_at: runAt, locked_by: null, locked_until: null, last_error: error, updated_at: now })

@@ -8,7 +8,15 @@ export interface JobInfo {
   maxAttempts: number;
 }
 
-export type TaskHandler = (payload: unknown, job: JobInfo) => Promise<void>;
+/**
+ * A handler that returns `{ repeatAfterMs }` stays in the queue under the same key and runs again after
+ * that delay (a periodic task with one live instance across all processes); otherwise it is done.
+ */
+export type TaskHandler = (payload: unknown, job: JobInfo) => Promise<void | TaskRepeat>;
+
+export interface TaskRepeat {
+  repeatAfterMs: number;
+}
 
 export interface TaskOptions {
   maxAttempts?: number;
