@@ -1,8 +1,14 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { Value } from 'typebox/value';
+// The one rule set that spans keys of the Roistat plugin lives with the plugin's settings.
+// A leaf file (types-only imports), imported directly so config loading does not pull in the whole sync module.
+import { checkRoistatConfig } from '../../sync/targets/roistat/settings.js';
 import { ConfigSchema, type Config } from './schema.js';
+import { entriesOfMapping, isPlainObject, treeOfEntries, type KeyEntry } from './dotted-keys.js';
+import { entriesOfProperties } from './properties-file.js';
+import { convertToSchema } from './convert.js';
+import { validateTree, withDefaults } from './validate.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -23,10 +29,13 @@ const ENV_KEYS: Record<string, string> = {
   CONVEYOR_DEMO: 'demo.seed',
   CONVEYOR_PLUGINS: 'plugins',
   CONVEYOR_JOBS: 'jobs.enabled',
+  ROISTAT_API_KEY: 'plugin.roistat.apiKey',
+  ROISTAT_BASE_URL: 'plugin.roistat.baseUrl',
 };
 
 export interface LoadOptions {
   env?: Env;
+  /** YAML or JSON; a name ending in .properties is read as Java properties (BGERP's format). */
   file?: string;
   overrides?: Tree;
   cwd?: string;
@@ -37,86 +46,63 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const problems: string[] = [];
-  const tree: Tree = {};
+  let tree: Tree = {};
+  let where = new Map<string, string>(); // dotted key → file:line, for problems about keys from a properties file
+  let clashes: string[] = [];
 
   const file = options.file ?? env.CONVEYOR_CONFIG ?? (existsSync(resolve(cwd, 'conveyor.yaml')) ? 'conveyor.yaml' : undefined);
-  if (file) mergeInto(tree, readConfigFile(resolve(cwd, file), problems));
+  if (file) {
+    const read = readConfigFile(resolve(cwd, file));
+    const built = treeOfEntries(read.entries);
+    problems.push(...read.problems, ...built.problems);
+    tree = built.tree;
+    where = built.where;
+    clashes = built.clashes;
+  }
 
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
-    setPath(tree, key, key === 'plugins' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : coerce(raw));
+    setPath(tree, key, key === 'plugins' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw);
+    where.delete(key);
   }
   if (options.overrides) mergeInto(tree, options.overrides);
 
-  const withDefaults = Value.Default(ConfigSchema, Value.Clone(tree)) as Tree;
-  problems.push(...validate(withDefaults));
+  // Strings (from properties files and the environment) become the types the schema asks for.
+  const complete = withDefaults(ConfigSchema, convertToSchema(ConfigSchema, tree)) as Tree;
+  const found = [...validateTree(ConfigSchema, complete), ...checkRoistatConfig(complete)];
+  const underClash = (problem: string) => clashes.some((key) => problem.startsWith(`${key}: `) || problem.startsWith(`${key}.`));
+  problems.push(...found.filter((problem) => !underClash(problem)).map((problem) => locate(problem, where)));
   if (problems.length > 0) throw new ConfigError(problems);
-  return deepFreeze(withDefaults as Config);
+  return deepFreeze(complete as Config);
 }
 
-/** Every problem, not just the first: each section is checked on its own (a failed union stops the rest of a pass). */
-function validate(tree: Tree): string[] {
-  const problems: string[] = [];
-  for (const key of Object.keys(tree)) {
-    if (!Object.hasOwn(ConfigSchema.properties, key)) problems.push(`${key}: unknown key`);
-  }
-  for (const [key, schema] of Object.entries(ConfigSchema.properties)) {
-    const seen = new Set<string>();
-    for (const error of Value.Errors(schema, tree[key])) {
-      if (error.keyword === 'boolean') continue; // the "additionalProperties" entry already names the key
-      const line = describe(`/${key}${error.instancePath}`, error.keyword === 'const' || error.keyword === 'anyOf' ? `must be one of ${allowed(schema, error.instancePath)}` : error.message, error.params);
-      if (!seen.has(line)) problems.push(line);
-      seen.add(line);
-    }
-  }
-  return problems;
+/** "key: message" gains "(file:line)" when the key came from a properties file. */
+function locate(problem: string, where: Map<string, string>): string {
+  const at = where.get(problem.slice(0, problem.indexOf(': ')));
+  return at ? `${problem} (${at})` : problem;
 }
 
-function allowed(schema: unknown, instancePath: string): string {
-  let node = schema as { properties?: Record<string, unknown>; anyOf?: { const?: unknown }[] };
-  for (const part of instancePath.split('/').filter(Boolean)) node = (node.properties?.[part] ?? {}) as typeof node;
-  return (node.anyOf ?? []).map((s) => String(s.const)).join(', ') || 'the allowed values';
-}
-
-function readConfigFile(path: string, problems: string[]): Tree {
-  if (!existsSync(path)) {
-    problems.push(`config file ${path} does not exist`);
-    return {};
-  }
+function readConfigFile(path: string): { entries: KeyEntry[]; problems: string[] } {
+  if (!existsSync(path)) return { entries: [], problems: [`config file ${path} does not exist`] };
+  const text = readFileSync(path, 'utf8');
+  if (path.toLowerCase().endsWith('.properties')) return entriesOfProperties(text, path);
+  let parsed: unknown;
   try {
-    const parsed = parseYaml(readFileSync(path, 'utf8')) as unknown;
-    if (parsed === null || parsed === undefined) return {};
-    if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-      problems.push(`config file ${path} must hold a mapping of keys`);
-      return {};
-    }
-    return parsed as Tree;
+    parsed = parseYaml(text) as unknown;
   } catch (err) {
-    problems.push(`config file ${path} is not valid YAML/JSON: ${(err as Error).message}`);
-    return {};
+    return { entries: [], problems: [`config file ${path} is not valid YAML/JSON: ${(err as Error).message}`] };
   }
-}
-
-function describe(instancePath: string, message: string, params: unknown): string {
-  const key = instancePath.replace(/^\//, '').replaceAll('/', '.') || '(root)';
-  const extra = (params as { additionalProperties?: string[] }).additionalProperties;
-  if (extra) return extra.map((k) => `${key === '(root)' ? k : `${key}.${k}`}: unknown key`).join('; ');
-  return `${key}: ${message}`;
-}
-
-function coerce(raw: string): unknown {
-  if (raw === 'true') return true;
-  if (raw === 'false') return false;
-  if (/^-?\d+$/.test(raw)) return Number(raw);
-  return raw;
+  if (parsed === null || parsed === undefined) return { entries: [], problems: [] };
+  if (!isPlainObject(parsed)) return { entries: [], problems: [`config file ${path} must hold a mapping of keys`] };
+  return { entries: entriesOfMapping(parsed), problems: [] };
 }
 
 function setPath(tree: Tree, path: string, value: unknown): void {
   const parts = path.split('.');
   let node = tree;
   for (const part of parts.slice(0, -1)) {
-    if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
+    if (!isPlainObject(node[part])) node[part] = {};
     node = node[part] as Tree;
   }
   node[parts[parts.length - 1]] = value;
@@ -124,11 +110,8 @@ function setPath(tree: Tree, path: string, value: unknown): void {
 
 function mergeInto(target: Tree, source: Tree): void {
   for (const [key, value] of Object.entries(source)) {
-    if (value && typeof value === 'object' && !Array.isArray(value) && typeof target[key] === 'object' && target[key] !== null) {
-      mergeInto(target[key] as Tree, value as Tree);
-    } else {
-      target[key] = value;
-    }
+    if (isPlainObject(value) && isPlainObject(target[key])) mergeInto(target[key] as Tree, value);
+    else target[key] = value;
   }
 }
 

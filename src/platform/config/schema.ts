@@ -1,4 +1,6 @@
 import { Type, type Static } from 'typebox';
+import { PluginSchema } from './plugin-schema.js';
+import { SchedulerSchema } from './scheduler-schema.js';
 
 // Every key a hub understands. Unknown keys are errors, so a typo is reported instead of ignored.
 export const ConfigSchema = Type.Object(
@@ -76,6 +78,9 @@ export const ConfigSchema = Type.Object(
       default: [],
       description: 'Module paths loaded at start; each may export register(ctx) to add job tasks and subscribers',
     }),
+    // BGERP-compatible sections: the keys of the Roistat plugin document and of BGERP's scheduler.
+    plugin: PluginSchema,
+    scheduler: SchedulerSchema,
   },
   { additionalProperties: false },
 );
