@@ -11,8 +11,9 @@ import { buildHttpApp, type BuiltApp } from './platform/http/index.js';
 import { createJobQueue, jobsMigration } from './platform/jobs/index.js';
 import { createLogger, type Logger } from './platform/logging/index.js';
 import { createPrincipalStore, directoryMigrations, registerDirectoryRoutes, seedBootstrap, seedDemo } from './directory/index.js';
+import { registerRoistatRoutes, startRoistatSync, syncMigration } from './sync/index.js';
 
-export const MIGRATIONS = [eventsMigration, jobsMigration, ...directoryMigrations];
+export const MIGRATIONS = [eventsMigration, jobsMigration, ...directoryMigrations, syncMigration];
 
 export interface HubOptions {
   log?: Logger;
@@ -75,11 +76,12 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
     if (typeof mod.register !== 'function') throw new Error(`plugin ${plugin} does not export register(ctx)`);
     await mod.register(ctx);
   }
+  const roistat = await startRoistatSync(ctx);
 
   let started = false;
   return {
     ctx,
-    buildApp: () => buildHttpApp(ctx, [registerDirectoryRoutes]),
+    buildApp: () => buildHttpApp(ctx, [registerDirectoryRoutes, (app) => registerRoistatRoutes(app, ctx, roistat)]),
     async startBackground() {
       started = true;
       await events.start();

@@ -14,6 +14,8 @@ export interface EmulatorOptions {
   retryAfterSeconds?: number;
   /** The "client management" option; off → clients/import answers option_not_enabled (402). */
   clientManagement?: boolean;
+  /** Server-side hourly limit per project; default 5000 like Roistat. `0` disables it. */
+  perHour?: number;
 }
 
 export interface EmulatorRequest {
@@ -46,6 +48,8 @@ export interface RoistatEmulator {
   down: boolean;
   /** Any batch containing one of these ids is rejected whole with request_data_validation_error. */
   rejectIds: Set<string>;
+  /** Every accepted client / order payload by id, in arrival order (JSON text), to check what was sent. */
+  received: { clients: Map<string, string[]>; orders: Map<string, string[]> };
   options: Required<Omit<EmulatorOptions, 'retryAfterSeconds'>> & { retryAfterSeconds?: number };
   close(): Promise<void>;
 }
@@ -66,6 +70,7 @@ export async function startRoistatEmulator(opts: EmulatorOptions = {}): Promise<
     apiKey: opts.apiKey ?? 'emulator-secret-key-0001',
     project: opts.project ?? '12345',
     perSecond: opts.perSecond ?? 10,
+    perHour: opts.perHour ?? 5000,
     clientManagement: opts.clientManagement ?? true,
     retryAfterSeconds: opts.retryAfterSeconds,
   };
@@ -82,14 +87,28 @@ export async function startRoistatEmulator(opts: EmulatorOptions = {}): Promise<
     rawUrls: [],
     down: false,
     rejectIds: new Set(),
+    received: { clients: new Map(), orders: new Map() },
     options,
   } as unknown as RoistatEmulator;
 
+  const hourly: number[] = [];
   function checkRate(now: number) {
+    if (emu.options.perHour) {
+      while (hourly.length > 0 && hourly[0] <= now - 3_600_000) hourly.shift();
+      hourly.push(now);
+      if (hourly.length > emu.options.perHour) throw new ApiError(429, 'request_limit_error', 'Hourly request limit exceeded');
+    }
     if (!emu.options.perSecond) return;
     while (recent.length > 0 && recent[0] <= now - 1000) recent.shift();
     recent.push(now);
     if (recent.length > emu.options.perSecond) throw new ApiError(429, 'request_limit_error', 'Too many requests');
+  }
+
+  function remember(kind: 'clients' | 'orders', record: Record<string, unknown>) {
+    const id = String(record.id);
+    const list = emu.received[kind].get(id) ?? [];
+    list.push(JSON.stringify(record));
+    emu.received[kind].set(id, list);
   }
 
   function records(body: unknown, fieldsRequired: string[]): Array<Record<string, unknown>> {
@@ -116,7 +135,10 @@ export async function startRoistatEmulator(opts: EmulatorOptions = {}): Promise<
           throw new ApiError(402, 'option_not_enabled', 'Option is not enabled', { option: 'clients' });
         }
         const list = records(body, ['id', 'name']);
-        for (const c of list) emu.clients.set(c.id as string, { ...c });
+        for (const c of list) {
+          emu.clients.set(c.id as string, { ...c });
+          remember('clients', c);
+        }
         return { status: 'success' };
       }
       case '/api/v1/project/add-orders': {
@@ -130,6 +152,7 @@ export async function startRoistatEmulator(opts: EmulatorOptions = {}): Promise<
         let unchanged = 0;
         for (const o of valid) {
           const id = o.id as string;
+          remember('orders', o);
           const prev = emu.orders.get(id);
           if (prev && JSON.stringify(prev.record) === JSON.stringify(o)) {
             unchanged++;

@@ -1,0 +1,351 @@
+import type { Db } from '../../platform/db/index.js';
+
+/** All SQL on the sync tables. Times come from the Clock as epoch ms. */
+
+export type SyncState = 'pending' | 'registered' | 'error' | 'excluded';
+export type HistoryAction = 'detected' | 'registered' | 'error' | 'excluded' | 'forced';
+
+export interface SyncRow {
+  target: string;
+  kind: string;
+  entityId: number;
+  remoteId: string | null;
+  state: SyncState;
+  payload: string | null;
+  payloadHash: string | null;
+  registeredPayload: string | null;
+  registeredHash: string | null;
+  dependsOn: number | null;
+  statusRef: string | null;
+  attempts: number;
+  lastErrorCode: string | null;
+  lastError: string | null;
+  changedAt: number;
+  lastAttemptAt: number | null;
+  registeredAt: number | null;
+  updatedAt: number;
+}
+
+export interface HistoryEntry {
+  target: string;
+  kind: string;
+  entityId: number;
+  at: number;
+  action: HistoryAction;
+  payloadHash: string | null;
+  errorCode?: string | null;
+  error?: string | null;
+}
+
+const COLUMNS = {
+  target: 'target',
+  kind: 'kind',
+  entityId: 'entity_id',
+  remoteId: 'remote_id',
+  state: 'state',
+  payload: 'payload',
+  payloadHash: 'payload_hash',
+  registeredPayload: 'registered_payload',
+  registeredHash: 'registered_hash',
+  dependsOn: 'depends_on',
+  statusRef: 'status_ref',
+  attempts: 'attempts',
+  lastErrorCode: 'last_error_code',
+  lastError: 'last_error',
+  changedAt: 'changed_at',
+  lastAttemptAt: 'last_attempt_at',
+  registeredAt: 'registered_at',
+  updatedAt: 'updated_at',
+} as const satisfies Record<keyof SyncRow, string>;
+
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+export function rowFromDb(r: Record<string, unknown>): SyncRow {
+  return {
+    target: String(r.target),
+    kind: String(r.kind),
+    entityId: Number(r.entity_id),
+    remoteId: (r.remote_id as string | null) ?? null,
+    state: r.state as SyncState,
+    payload: (r.payload as string | null) ?? null,
+    payloadHash: (r.payload_hash as string | null) ?? null,
+    registeredPayload: (r.registered_payload as string | null) ?? null,
+    registeredHash: (r.registered_hash as string | null) ?? null,
+    dependsOn: num(r.depends_on),
+    statusRef: (r.status_ref as string | null) ?? null,
+    attempts: Number(r.attempts ?? 0),
+    lastErrorCode: (r.last_error_code as string | null) ?? null,
+    lastError: (r.last_error as string | null) ?? null,
+    changedAt: Number(r.changed_at),
+    lastAttemptAt: num(r.last_attempt_at),
+    registeredAt: num(r.registered_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+function rowToDb(row: SyncRow): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(COLUMNS)) out[column] = row[key as keyof SyncRow];
+  return out;
+}
+
+/** IN-lists are cut to this size: well under both databases' bound-parameter limits. */
+export const CHUNK = 500;
+
+export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export async function readRows(db: Db, target: string, kind: string, ids: readonly number[]): Promise<Map<number, SyncRow>> {
+  const out = new Map<number, SyncRow>();
+  for (const part of chunks(ids)) {
+    const rows = await db.selectFrom('sync_entities').selectAll().where('target', '=', target).where('kind', '=', kind).where('entity_id', 'in', part).execute();
+    for (const r of rows) out.set(Number(r.entity_id), rowFromDb(r));
+  }
+  return out;
+}
+
+export async function readRow(db: Db, target: string, kind: string, id: number): Promise<SyncRow | undefined> {
+  return (await readRows(db, target, kind, [id])).get(id);
+}
+
+/** Inserts or replaces whole rows, many per statement. */
+export async function writeRows(db: Db, rows: readonly SyncRow[]): Promise<void> {
+  const updatable = Object.values(COLUMNS).filter((c) => c !== 'target' && c !== 'kind' && c !== 'entity_id');
+  // 18 columns a row: 50 rows stay under SQLite's and PostgreSQL's parameter limits with room to spare.
+  for (const part of chunks(rows, 50)) {
+    await db
+      .insertInto('sync_entities')
+      .values(part.map(rowToDb))
+      .onConflict((oc) =>
+        oc.columns(['target', 'kind', 'entity_id']).doUpdateSet((eb) => Object.fromEntries(updatable.map((c) => [c, eb.ref(`excluded.${c}`)]))),
+      )
+      .execute();
+  }
+}
+
+export async function writeHistory(db: Db, entries: readonly HistoryEntry[]): Promise<void> {
+  for (const part of chunks(entries, 100)) {
+    await db
+      .insertInto('sync_history')
+      .values(
+        part.map((e) => ({
+          target: e.target,
+          kind: e.kind,
+          entity_id: e.entityId,
+          at: e.at,
+          action: e.action,
+          payload_hash: e.payloadHash,
+          error_code: e.errorCode ?? null,
+          error: e.error ?? null,
+        })),
+      )
+      .execute();
+  }
+}
+
+export async function readHistory(db: Db, target: string, kind: string, id: number, limit: number) {
+  const rows = await db
+    .selectFrom('sync_history')
+    .select(['at', 'action', 'payload_hash', 'error_code', 'error'])
+    .where('target', '=', target)
+    .where('kind', '=', kind)
+    .where('entity_id', '=', id)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    at: Number(r.at),
+    action: String(r.action),
+    payloadHash: (r.payload_hash as string | null) ?? null,
+    errorCode: (r.error_code as string | null) ?? null,
+    error: (r.error as string | null) ?? null,
+  }));
+}
+
+export async function pruneHistory(db: Db, olderThan: number): Promise<number> {
+  const r = await db.deleteFrom('sync_history').where('at', '<', olderThan).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+/**
+ * Pending rows, oldest change first. `ready` narrows deals to those whose client is registered on the
+ * remote (at least once) and whose status is in the registered dictionary.
+ */
+export async function pendingRows(
+  db: Db,
+  target: string,
+  kind: string,
+  limit: number,
+  ready?: { dependsOnKind: string; statusRefs: readonly string[] },
+): Promise<SyncRow[]> {
+  let q = db.selectFrom('sync_entities as s').selectAll('s').where('s.target', '=', target).where('s.kind', '=', kind).where('s.state', '=', 'pending');
+  if (ready) {
+    q = q
+      .leftJoin('sync_entities as d', (j) =>
+        j.on('d.target', '=', target).on('d.kind', '=', ready.dependsOnKind).onRef('d.entity_id', '=', 's.depends_on'),
+      )
+      .where((eb) => eb.or([eb('s.depends_on', 'is', null), eb('d.registered_hash', 'is not', null)]))
+      .where((eb) =>
+        ready.statusRefs.length > 0 ? eb.or([eb('s.status_ref', 'is', null), eb('s.status_ref', 'in', [...ready.statusRefs])]) : eb('s.status_ref', 'is', null),
+      );
+  }
+  const rows = await q.orderBy('s.changed_at').orderBy('s.entity_id').limit(limit).execute();
+  return rows.map(rowFromDb);
+}
+
+/** Errored rows whose last attempt is at or before `before`, oldest attempt first. */
+export async function dueErrorIds(db: Db, target: string, kind: string, before: number, limit: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('sync_entities')
+    .select('entity_id')
+    .where('target', '=', target)
+    .where('kind', '=', kind)
+    .where('state', '=', 'error')
+    .where((eb) => eb.or([eb('last_attempt_at', 'is', null), eb('last_attempt_at', '<=', before)]))
+    .orderBy('last_attempt_at')
+    .orderBy('entity_id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => Number(r.entity_id));
+}
+
+export async function idsInState(db: Db, target: string, kind: string, state: SyncState, limit: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('sync_entities')
+    .select('entity_id')
+    .where('target', '=', target)
+    .where('kind', '=', kind)
+    .where('state', '=', state)
+    .orderBy('entity_id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => Number(r.entity_id));
+}
+
+/**
+ * The remote accepted `hash`. Only a row still holding that payload becomes registered: one that
+ * changed meanwhile stays pending with its newer payload (and is sent next round).
+ */
+export async function markRegistered(db: Db, row: SyncRow, remoteId: string, now: number): Promise<boolean> {
+  const r = await db
+    .updateTable('sync_entities')
+    .set({
+      state: 'registered',
+      remote_id: remoteId,
+      registered_payload: row.payload,
+      registered_hash: row.payloadHash,
+      attempts: 0,
+      last_error_code: null,
+      last_error: null,
+      last_attempt_at: now,
+      registered_at: now,
+      updated_at: now,
+    })
+    .where('target', '=', row.target)
+    .where('kind', '=', row.kind)
+    .where('entity_id', '=', row.entityId)
+    .where('payload_hash', '=', row.payloadHash)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** The attempt with `hash` failed; a row whose payload changed meanwhile keeps its newer pending payload. */
+export async function markFailed(db: Db, row: SyncRow, code: string, error: string, now: number): Promise<boolean> {
+  const r = await db
+    .updateTable('sync_entities')
+    .set((eb) => ({ state: 'error', attempts: eb('attempts', '+', 1), last_error_code: code, last_error: error, last_attempt_at: now, updated_at: now }))
+    .where('target', '=', row.target)
+    .where('kind', '=', row.kind)
+    .where('entity_id', '=', row.entityId)
+    .where('payload_hash', '=', row.payloadHash)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export async function countByState(db: Db, target: string): Promise<Record<string, Record<SyncState, number>>> {
+  const rows = await db
+    .selectFrom('sync_entities')
+    .select(['kind', 'state', db.fn.countAll().as('n')])
+    .where('target', '=', target)
+    .groupBy(['kind', 'state'])
+    .execute();
+  const out: Record<string, Record<SyncState, number>> = {};
+  for (const r of rows) {
+    const kind = String(r.kind);
+    out[kind] ??= { pending: 0, registered: 0, error: 0, excluded: 0 };
+    out[kind][r.state as SyncState] = Number(r.n);
+  }
+  return out;
+}
+
+export async function oldestPending(db: Db, target: string, kind: string): Promise<number | null> {
+  const r = await db
+    .selectFrom('sync_entities')
+    .select((eb) => eb.fn.min('changed_at').as('at'))
+    .where('target', '=', target)
+    .where('kind', '=', kind)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return r?.at === null || r?.at === undefined ? null : Number(r.at);
+}
+
+export async function lastErrors(db: Db, target: string, limit: number) {
+  const rows = await db
+    .selectFrom('sync_entities')
+    .select(['kind', 'entity_id', 'attempts', 'last_error_code', 'last_error', 'last_attempt_at'])
+    .where('target', '=', target)
+    .where('state', '=', 'error')
+    .orderBy('last_attempt_at', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    kind: String(r.kind),
+    entityId: Number(r.entity_id),
+    attempts: Number(r.attempts),
+    code: (r.last_error_code as string | null) ?? null,
+    error: (r.last_error as string | null) ?? null,
+    at: num(r.last_attempt_at),
+  }));
+}
+
+// ---- small per-target facts ----
+
+export async function readTargetState<T>(db: Db, target: string, key: string): Promise<T | undefined> {
+  const r = await db.selectFrom('sync_target_state').select('value').where('target', '=', target).where('key', '=', key).executeTakeFirst();
+  return r ? (JSON.parse(String(r.value)) as T) : undefined;
+}
+
+export async function writeTargetState(db: Db, target: string, key: string, value: unknown, now: number): Promise<void> {
+  const text = JSON.stringify(value);
+  await db
+    .insertInto('sync_target_state')
+    .values({ target, key, value: text, updated_at: now })
+    .onConflict((oc) => oc.columns(['target', 'key']).doUpdateSet({ value: text, updated_at: now }))
+    .execute();
+}
+
+export async function deleteTargetState(db: Db, target: string, key: string): Promise<boolean> {
+  const r = await db.deleteFrom('sync_target_state').where('target', '=', target).where('key', '=', key).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+/** Registered rows whose last registration is at or after `since`, by id (for the re-send of recent deals). */
+export async function recentlyRegistered(db: Db, target: string, kind: string, since: number, afterId: number, limit: number) {
+  const rows = await db
+    .selectFrom('sync_entities')
+    .select(['entity_id', 'registered_payload'])
+    .where('target', '=', target)
+    .where('kind', '=', kind)
+    .where('registered_at', '>=', since)
+    .where('registered_payload', 'is not', null)
+    .where('entity_id', '>', afterId)
+    .orderBy('entity_id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ entityId: Number(r.entity_id), payload: String(r.registered_payload) }));
+}
