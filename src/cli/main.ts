@@ -1,13 +1,14 @@
 import { Command } from 'commander';
-import { ConfigError, loadConfig, type LoadOptions } from '../platform/config/index.js';
+import { ConfigError, loadConfig, redactConfig, type LoadOptions } from '../platform/config/index.js';
 import { migrateToLatest, openDatabase } from '../platform/db/index.js';
 import { MIGRATIONS } from '../hub.js';
+import { registerFlowCommands } from './flow.js';
 import { startCommand, workerCommand } from './start.js';
 import { usersAdd, usersList, usersPasswd } from './users.js';
 
 const program = new Command('conveyor')
   .description('Conveyor: integration hub for customer data and communications')
-  .option('-c, --config <file>', 'config file (YAML or JSON); default ./conveyor.yaml if present')
+  .option('-c, --config <file>', 'config file (YAML, JSON or .properties); default ./conveyor.yaml if present')
   .option('--database <url>', 'sqlite:<file> or postgres://… (overrides DATABASE_URL)')
   .showHelpAfterError();
 
@@ -60,8 +61,7 @@ program
   .command('config')
   .description('check the configuration and print it (secrets redacted)')
   .action(() => {
-    const cfg = config();
-    console.log(JSON.stringify({ ...cfg, database: { ...cfg.database, url: cfg.database.url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@') } }, null, 2));
+    console.log(JSON.stringify(redactConfig(config()), null, 2));
   });
 
 const users = program.command('users').description('manage employees who can sign in');
@@ -75,6 +75,8 @@ users
   .description('add an employee (password from stdin or CONVEYOR_NEW_PASSWORD)')
   .option('--role <name>', 'role to assign', 'Администратор')
   .action(async (username: string, o: { role: string }) => usersAdd(config(), username, o.role));
+
+registerFlowCommands(program);
 
 try {
   await program.parseAsync(process.argv);

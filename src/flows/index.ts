@@ -1,0 +1,14 @@
+// Flows: definitions (YAML/JSON files, API objects, 001 PHP-array import), validation and routing.
+export { FlowDefinitionSchema, ConditionSchema, StepSchema, IntakeSchema, RetrySchema, INTAKE_MODES } from './definition/schema.js';
+export type { FlowDefinition, StepDefinition, ConditionDefinition, IntakePolicy, RetryPolicy } from './definition/schema.js';
+export type { Flow, FlowStep } from './definition/flow.js';
+export type { Problem } from './definition/problems.js';
+export { parseFlow, type ParseOptions, type ParseResult } from './definition/parse.js';
+export { loadFlowFile, parseFlowText, flowIdFromFileName } from './definition/load.js';
+export { importPhpArrayFlow, parsePhpArray, PhpImportError, type PhpImportOptions } from './definition/php-import.js';
+export { stringifyFlow } from './definition/format.js';
+export { BUILTIN_MODULES, moduleMatcher } from './definition/modules.js';
+export { evaluateRoute, type RoutableStep } from './conditions/evaluate.js';
+export { getPath } from './conditions/path.js';
+export { REQUEST_ROOT, type CompiledCondition } from './conditions/compile.js';
+export { OPERATION_NAMES, NEGATION_PREFIX, MAX_REGEX_LENGTH } from './conditions/operations.js';
