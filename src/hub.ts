@@ -11,19 +11,35 @@ import { buildHttpApp, type BuiltApp } from './platform/http/index.js';
 import { createJobQueue, jobsMigration } from './platform/jobs/index.js';
 import { createLogger, type Logger } from './platform/logging/index.js';
 import { createPrincipalStore, directoryMigrations, registerDirectoryRoutes, seedBootstrap, seedDemo } from './directory/index.js';
-import { registerRoistatRoutes, startRoistatSync, syncMigration } from './sync/index.js';
+import { registerRoistatRoutes, startRoistatSync, syncMigration, type RoistatSync } from './sync/index.js';
+import {
+  createFlowRuntime,
+  createHttpTransport,
+  createNatsTransport,
+  createRabbitTransport,
+  flowsMigration,
+  registerFlowRoutes,
+  type FlowRuntime,
+  type LocalModule,
+} from './flows/index.js';
 
-export const MIGRATIONS = [eventsMigration, jobsMigration, ...directoryMigrations, syncMigration];
+export const MIGRATIONS = [eventsMigration, jobsMigration, ...directoryMigrations, syncMigration, flowsMigration];
 
 export interface HubOptions {
   log?: Logger;
   clock?: Clock;
   /** Seed the demo directory into an empty database (default: config.demo.seed). */
   demo?: boolean;
+  /** Local flow modules besides the built-ins and the plugins' `flowModules` (tests, embedding). */
+  flowModules?: LocalModule[];
 }
 
 export interface Hub {
   ctx: HubContext;
+  /** The Roistat sync when plugin.roistat.enabled (for tools, tests and benchmarks). */
+  roistat: RoistatSync | undefined;
+  /** The flow runtime: loaded flows, intake, supervisor. */
+  flows: FlowRuntime;
   buildApp(): Promise<BuiltApp>;
   /** Starts event delivery and (when enabled) job workers. */
   startBackground(): Promise<void>;
@@ -71,17 +87,45 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
 
   await seedBootstrap(ctx);
   if (options.demo ?? config.demo.seed) await seedDemo(ctx, config.demo.clients);
+  const flowModules = [...(options.flowModules ?? [])];
   for (const plugin of config.plugins) {
-    const mod = (await import(pathToFileURL(resolve(plugin)).href)) as { register?: (ctx: HubContext) => unknown };
-    if (typeof mod.register !== 'function') throw new Error(`plugin ${plugin} does not export register(ctx)`);
-    await mod.register(ctx);
+    const mod = (await import(pathToFileURL(resolve(plugin)).href)) as { register?: (ctx: HubContext) => unknown; flowModules?: LocalModule[] };
+    if (typeof mod.register !== 'function' && !Array.isArray(mod.flowModules)) throw new Error(`plugin ${plugin} exports neither register(ctx) nor flowModules`);
+    if (Array.isArray(mod.flowModules)) flowModules.push(...mod.flowModules);
+    if (typeof mod.register === 'function') await mod.register(ctx);
   }
   const roistat = await startRoistatSync(ctx);
+  let flows: FlowRuntime;
+  try {
+    const stepTimeoutMs = config.flows.stepTimeoutMs;
+    const transportLog = log.child({ component: 'flows.transport' });
+    flows = await createFlowRuntime({
+      database,
+      clock,
+      log,
+      events,
+      jobs,
+      settings: config.flows,
+      modules: flowModules,
+      afterCommit: () => (jobs.nudge(), events.poke()),
+      // Remote modules (flows.modules.<name>): 202-callbacks over HTTP are not routed yet, so HTTP modules answer synchronously.
+      transports: {
+        http: (_m, s) => createHttpTransport({ url: s.url!, secret: s.secret!, timeoutMs: s.timeoutMs ?? stepTimeoutMs, log: transportLog }),
+        nats: (m, s) => createNatsTransport({ servers: s.servers!, module: m, timeoutMs: s.timeoutMs ?? stepTimeoutMs, log: transportLog }),
+        rabbitmq: (m, s) => createRabbitTransport({ url: s.url!, module: m, timeoutMs: s.timeoutMs ?? stepTimeoutMs, log: transportLog }),
+      },
+    });
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
 
   let started = false;
   return {
     ctx,
-    buildApp: () => buildHttpApp(ctx, [registerDirectoryRoutes, (app) => registerRoistatRoutes(app, ctx, roistat)]),
+    roistat,
+    flows,
+    buildApp: () => buildHttpApp(ctx, [registerDirectoryRoutes, (app) => registerRoistatRoutes(app, ctx, roistat), (app) => registerFlowRoutes(app, ctx, flows)]),
     async startBackground() {
       started = true;
       await events.start();
@@ -92,6 +136,7 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
         await jobs.stop();
         await events.stop();
       }
+      await flows.close();
       await database.close();
     },
   };

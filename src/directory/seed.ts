@@ -12,7 +12,7 @@ const DEFAULT_ROLES: { name: string; description: string; permissions: Permissio
   {
     name: 'Менеджер',
     description: 'Manages the customer directory and sends every type over every channel',
-    permissions: ['directory.read', 'directory.write', 'comms.send', 'stats.view'],
+    permissions: ['directory.read', 'directory.write', 'comms.send', 'stats.view', 'flows.read', 'flows.run'],
     sendGrants: ALL_SENDS,
   },
   {
@@ -21,7 +21,7 @@ const DEFAULT_ROLES: { name: string; description: string; permissions: Permissio
     permissions: ['directory.read', 'comms.send'],
     sendGrants: [2, 6].flatMap((t) => [1, 3].map((c) => ({ communicationTypeId: t, sendChannelTypeId: c }))),
   },
-  { name: 'Аналитик', description: 'Reads the directory and statistics', permissions: ['directory.read', 'stats.view'], sendGrants: [] },
+  { name: 'Аналитик', description: 'Reads the directory, statistics and flow runs', permissions: ['directory.read', 'stats.view', 'flows.read'], sendGrants: [] },
   {
     name: 'Руководитель подразделения',
     description: 'Manages the employees of the own department',

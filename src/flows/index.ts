@@ -12,3 +12,26 @@ export { evaluateRoute, type RoutableStep } from './conditions/evaluate.js';
 export { getPath } from './conditions/path.js';
 export { REQUEST_ROOT, type CompiledCondition } from './conditions/compile.js';
 export { OPERATION_NAMES, NEGATION_PREFIX, MAX_REGEX_LENGTH } from './conditions/operations.js';
+// Running flows: durable runs, supervisor, dispatcher, intake, replay (src/flows/runtime), built-in modules, the API.
+export {
+  createFlowRuntime,
+  flowsMigration,
+  FlowLoadError,
+  StepFailure,
+  defer,
+  localTransport,
+  connectRemoteModules,
+  STEP_TASK,
+  type FlowRuntime,
+  type FlowRuntimeOptions,
+  type LocalModule,
+  type ModuleTransport,
+  type StepCall,
+  type StepError,
+  type StepOutcome,
+  type TransportFactories,
+  type RunState,
+} from './runtime/index.js';
+export { BUILTIN_LOCAL_MODULES, TRANSFORM_OPS } from './modules/index.js';
+export { registerFlowRoutes } from './api/index.js';
+export { createHttpTransport, createNatsTransport, createRabbitTransport, serveNatsModule, serveRabbitModule } from './transports/index.js';

@@ -11,6 +11,8 @@ export const PERMISSIONS = {
   'employees.write': 'Create, change and delete employees of the own department',
   'comms.send': 'Send communications (limited to the role’s type × channel grants)',
   'stats.view': 'View statistics and metrics',
+  'flows.read': 'See flows, their runs and per-step history',
+  'flows.run': 'Send requests to flows, replay and cancel runs',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

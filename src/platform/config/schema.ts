@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { FlowsSchema } from './flows-schema.js';
 import { PluginSchema } from './plugin-schema.js';
 import { SchedulerSchema } from './scheduler-schema.js';
 
@@ -78,6 +79,7 @@ export const ConfigSchema = Type.Object(
       default: [],
       description: 'Module paths loaded at start; each may export register(ctx) to add job tasks and subscribers',
     }),
+    flows: FlowsSchema,
     // BGERP-compatible sections: the keys of the Roistat plugin document and of BGERP's scheduler.
     plugin: PluginSchema,
     scheduler: SchedulerSchema,

@@ -1,0 +1,2 @@
+// The flows HTTP API: intake, flows, runs, replay, cancel.
+export { registerFlowRoutes } from './routes.js';

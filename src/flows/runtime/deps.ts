@@ -1,0 +1,84 @@
+import type { Config } from '../../platform/config/index.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Db, SqlDialect } from '../../platform/db/index.js';
+import type { EventBus } from '../../platform/events/index.js';
+import type { JobQueue } from '../../platform/jobs/index.js';
+import type { Logger } from '../../platform/logging/index.js';
+import type { ModuleDirectory } from './dispatch.js';
+import type { FlowRegistry } from './registry.js';
+import type { RunRow } from './store.js';
+
+export type FlowsSettings = Config['flows'];
+
+export const STEP_TASK = 'flows.step';
+export const RELEASE_TASK = 'flows.release';
+export const PRUNE_TASK = 'flows.prune';
+
+/** The payload of a step job: one activation of one step. */
+export interface StepJob {
+  runId: string;
+  stepId: string;
+  seq: number;
+  /** How many error routes led here in a row; bounds error-route chains that would never end. */
+  errorDepth?: number;
+}
+
+export const stepJobKey = (runId: string, stepId: string, seq: number) => `${runId}:${stepId}:${seq}`;
+
+/** What the supervisor, intake and the API share; built once by createFlowRuntime. */
+export interface RuntimeDeps {
+  db: Db;
+  dialect: SqlDialect;
+  clock: Clock;
+  log: Logger;
+  events: EventBus;
+  jobs: JobQueue;
+  settings: FlowsSettings;
+  registry: FlowRegistry;
+  modules: ModuleDirectory;
+  /** After a commit that enqueued jobs or events: wake the workers and the event dispatcher. */
+  afterCommit(): void;
+  /** A run ended (in this process): wakes ?wait callers. */
+  runEnded(runId: string): void;
+  /** Cancellation signals of runs with steps executing in this process. */
+  cancels: RunCancels;
+}
+
+export interface RunCancels {
+  acquire(runId: string): AbortSignal;
+  release(runId: string): void;
+  cancel(runId: string): void;
+}
+
+export function createRunCancels(): RunCancels {
+  const live = new Map<string, { controller: AbortController; users: number }>();
+  return {
+    acquire(runId) {
+      let entry = live.get(runId);
+      if (!entry) live.set(runId, (entry = { controller: new AbortController(), users: 0 }));
+      entry.users++;
+      return entry.controller.signal;
+    },
+    release(runId) {
+      const entry = live.get(runId);
+      if (entry && --entry.users <= 0) live.delete(runId);
+    },
+    cancel(runId) {
+      live.get(runId)?.controller.abort();
+    },
+  };
+}
+
+/** Enqueues activations `firstSeq`, `firstSeq + 1`, … of `stepIds` inside the caller's transaction. */
+export async function enqueueSteps(deps: RuntimeDeps, trx: Db, runId: string, stepIds: readonly string[], firstSeq: number, errorDepth = 0): Promise<void> {
+  for (let i = 0; i < stepIds.length; i++) {
+    const job: StepJob = { runId, stepId: stepIds[i]!, seq: firstSeq + i, ...(errorDepth > 0 ? { errorDepth } : {}) };
+    await deps.jobs.enqueue(trx, STEP_TASK, job, { key: stepJobKey(runId, job.stepId, job.seq) });
+  }
+}
+
+export type RunTopic = 'flow.run.started' | 'flow.run.succeeded' | 'flow.run.failed' | 'flow.run.cancelled';
+
+export async function publishRun(deps: RuntimeDeps, trx: Db, topic: RunTopic, run: Pick<RunRow, 'id' | 'flow_id' | 'version'>, extra: Record<string, unknown> = {}): Promise<void> {
+  await deps.events.publish(trx, { topic, entityType: 'flow_run', entityId: run.id, payload: { runId: run.id, flowId: run.flow_id, version: run.version, ...extra } });
+}

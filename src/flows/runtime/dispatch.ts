@@ -1,0 +1,64 @@
+import { localTransport } from './local.js';
+import type { LocalModule, ModuleTransport, StepCall, StepOutcome } from './module.js';
+
+/**
+ * The dispatcher's map of how to reach each module: local modules in-process, remote ones through
+ * the transport configured for them (`flows.modules.<name>.transport`). A name is one or the other.
+ */
+export interface ModuleDirectory {
+  transportFor(module: string): ModuleTransport | undefined;
+  /** Every module name a flow may use as `subsystem`. */
+  names(): string[];
+  close(): Promise<void>;
+}
+
+export function createModuleDirectory(local: readonly LocalModule[], remote: ReadonlyMap<string, ModuleTransport> = new Map()): ModuleDirectory {
+  const transports = new Map<string, ModuleTransport>();
+  for (const module of local) {
+    if (transports.has(module.name)) throw new Error(`flow module "${module.name}" is registered twice`);
+    transports.set(module.name, localTransport(module));
+  }
+  for (const [name, transport] of remote) {
+    if (transports.has(name)) throw new Error(`flow module "${name}" is both a local module and configured under flows.modules`);
+    transports.set(name, transport);
+  }
+  return {
+    transportFor: (module) => transports.get(module),
+    names: () => [...transports.keys()],
+    async close() {
+      await Promise.allSettled([...remote.values()].map((t) => t.close?.()));
+    },
+  };
+}
+
+/**
+ * One call with a deadline. The transport gets an AbortSignal that fires at the deadline or when the
+ * run is cancelled; whatever it does, an answer after the deadline is not waited for.
+ */
+export async function callWithDeadline(transport: ModuleTransport, call: StepCall, cancel: AbortSignal): Promise<StepOutcome> {
+  const controller = new AbortController();
+  const timeoutMs = Math.max(0, call.deadline - Date.now());
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<StepOutcome>((resolve) => {
+    const timedOut = () =>
+      resolve({ ok: false, error: { code: 'MODULE_TIMEOUT', message: `module ${call.module} did not answer within ${timeoutMs} ms`, retryable: true } });
+    const cancelled = () => resolve({ ok: false, error: { code: 'RUN_CANCELLED', message: 'the run was cancelled', retryable: false } });
+    timer = setTimeout(() => {
+      controller.abort(new Error('deadline'));
+      timedOut();
+    }, timeoutMs);
+    if (cancel.aborted) cancelled();
+    cancel.addEventListener('abort', () => {
+      controller.abort(new Error('cancelled'));
+      cancelled();
+    }, { once: true });
+  });
+  try {
+    const answer = transport.call(call, controller.signal).catch(
+      (err: unknown): StepOutcome => ({ ok: false, error: { code: 'MODULE_UNREACHABLE', message: err instanceof Error ? err.message : String(err), retryable: true } }),
+    );
+    return await Promise.race([answer, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,50 @@
+import type { LocalModule, ModuleTransport, StepOutcome } from './module.js';
+
+/** What a local module throws to fail a step with a stable code; `retryable` decides whether retries apply. */
+export class StepFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+    this.name = 'StepFailure';
+  }
+}
+
+const DEFER = Symbol.for('conveyor.flows.defer');
+
+/** A local module's answer "finish me later": the step waits durably, holding no worker, then succeeds with `output`. */
+export interface Deferral {
+  readonly [DEFER]: true;
+  readonly delayMs: number;
+  readonly output: unknown;
+}
+
+export function defer(delayMs: number, output: unknown): Deferral {
+  return { [DEFER]: true, delayMs, output };
+}
+
+export function isDeferral(value: unknown): value is Deferral {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DEFER] === true;
+}
+
+/**
+ * The in-process transport: calls the module's run(). A thrown StepFailure keeps its code; anything
+ * else is a bug or an unexpected state, reported as MODULE_ERROR and not retried (a retry would not fix it).
+ */
+export function localTransport(module: LocalModule): ModuleTransport {
+  return {
+    kind: 'local',
+    async call(call, signal): Promise<StepOutcome> {
+      try {
+        return { ok: true, output: await module.run(call.input, call, signal) };
+      } catch (err) {
+        if (err instanceof StepFailure) return { ok: false, error: { code: err.code, message: err.message, retryable: err.retryable } };
+        if (signal.aborted) return { ok: false, error: { code: 'MODULE_TIMEOUT', message: `module ${module.name} did not answer in time`, retryable: true } };
+        const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        return { ok: false, error: { code: 'MODULE_ERROR', message, retryable: false } };
+      }
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * The one contract between the flow supervisor and a module, whatever carries it (in-process, HTTP,
+ * NATS JetStream, RabbitMQ). A module never calls another module: it gets one step's input and
+ * answers with that step's output or an error; the supervisor decides what runs next.
+ */
+
+export interface StepCall {
+  runId: string;
+  flowId: string;
+  flowVersion: number;
+  stepId: string;
+  /** The step's `subsystem`. */
+  module: string;
+  /** 1 for the first try of this step in this run. */
+  attempt: number;
+  /**
+   * The same for every attempt of this step in this run (`<runId>:<stepId>`), and after a replay from a
+   * later step. Modules use it to make side effects idempotent (e.g. Bitrix24 ORIGIN_ID).
+   */
+  idempotencyKey: string;
+  /** The step's input: the step's `input` mapping applied to the run context, or the whole context. */
+  input: unknown;
+  /** The step's `options`, passed through unchanged. */
+  options: Record<string, unknown>;
+  /** Epoch ms by which an answer must arrive; later answers are ignored. */
+  deadline: number;
+}
+
+export interface StepError {
+  /** Stable code, e.g. MODULE_TIMEOUT, MODULE_BAD_ANSWER, MODULE_HTTP_503, or the module's own. */
+  code: string;
+  message: string;
+  /** Worth trying again (timeouts, 5xx, broker trouble) or not (bad input, 4xx). */
+  retryable: boolean;
+}
+
+export type StepOutcome = { ok: true; output: unknown } | { ok: false; error: StepError };
+
+/** How the dispatcher reaches one module. */
+export interface ModuleTransport {
+  readonly kind: 'local' | 'http' | 'queue';
+  call(call: StepCall, signal: AbortSignal): Promise<StepOutcome>;
+  close?(): Promise<void>;
+}
+
+/** An in-process module: a TypeScript object implementing this is all a local module needs. */
+export interface LocalModule {
+  /** e.g. `set`, `http-request`, `bitrix24.find-deal`. */
+  name: string;
+  run(input: unknown, call: StepCall, signal: AbortSignal): Promise<unknown> | unknown;
+}

@@ -1,0 +1,138 @@
+import type { Clock } from '../../platform/clock.js';
+import type { Database } from '../../platform/db/index.js';
+import type { EventBus } from '../../platform/events/index.js';
+import type { JobQueue } from '../../platform/jobs/index.js';
+import type { Logger } from '../../platform/logging/index.js';
+import { BUILTIN_LOCAL_MODULES } from '../modules/index.js';
+import { createRunCancels, PRUNE_TASK, RELEASE_TASK, STEP_TASK, type FlowsSettings, type RuntimeDeps } from './deps.js';
+import { createModuleDirectory, type ModuleDirectory } from './dispatch.js';
+import { createIntake, type Intake } from './intake.js';
+import type { LocalModule } from './module.js';
+import { connectRemoteModules, type TransportFactories } from './remote.js';
+import { createFlowRegistry, readFlowDirectory, type FlowRegistry } from './registry.js';
+import * as store from './store.js';
+import { createSupervisor, type Supervisor } from './supervisor.js';
+
+export interface FlowRuntimeOptions {
+  database: Database;
+  clock: Clock;
+  log: Logger;
+  events: EventBus;
+  jobs: JobQueue;
+  settings: FlowsSettings;
+  /** Local modules besides the built-ins (plugins' `flowModules`, tests). */
+  modules?: readonly LocalModule[];
+  /** How to reach remote modules (`flows.modules.<name>.transport`): one factory per transport kind. */
+  transports?: TransportFactories;
+  /** Called after commits that enqueued work (the hub wakes its job loop and event dispatcher). */
+  afterCommit?: () => void;
+}
+
+export interface FlowRuntime {
+  registry: FlowRegistry;
+  modules: ModuleDirectory;
+  intake: Intake;
+  supervisor: Supervisor;
+  deps: RuntimeDeps;
+  /** Reads for the API. */
+  runs: {
+    read(id: string): Promise<store.RunRow | undefined>;
+    list(filter: store.RunFilter): Promise<store.RunRow[]>;
+    steps(runId: string, afterId: number, limit: number): Promise<store.StepRow[]>;
+  };
+  /** Deletes runs (and their steps) that ended more than flows.retentionDays ago; the daily prune task calls it. */
+  prune(): Promise<number>;
+  /** Resolves with the run once it has ended, or as it is after `ms`. */
+  waitForEnd(runId: string, ms: number): Promise<store.RunRow | undefined>;
+  close(): Promise<void>;
+}
+
+const PRUNE_CHUNK = 500;
+
+/**
+ * Loads the flows of `settings.dir` (all or nothing: a broken file throws FlowLoadError listing every
+ * problem), records their versions, and defines the step, release and prune tasks on the job queue.
+ * Workers started later pick them up; every process of one hub must load the same flows and modules.
+ */
+export async function createFlowRuntime(o: FlowRuntimeOptions): Promise<FlowRuntime> {
+  const remote = await connectRemoteModules(o.settings.modules, o.transports ?? {});
+  let modules: ModuleDirectory | undefined;
+  try {
+    modules = createModuleDirectory([...BUILTIN_LOCAL_MODULES, ...(o.modules ?? [])], remote);
+    return await startRuntime(o, modules);
+  } catch (err) {
+    await (modules ?? createModuleDirectory([], remote)).close();
+    throw err;
+  }
+}
+
+async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Promise<FlowRuntime> {
+  const names = modules.names();
+  const flows = await readFlowDirectory(o.settings.dir, names);
+  const { db, dialect } = o.database;
+  const registry = await createFlowRegistry({ db, dialect, clock: o.clock, modules: names }, flows);
+  const waiters = new Map<string, Set<() => void>>();
+  const log = o.log.child({ component: 'flows' });
+
+  const deps: RuntimeDeps = {
+    db,
+    dialect,
+    clock: o.clock,
+    log,
+    events: o.events,
+    jobs: o.jobs,
+    settings: o.settings,
+    registry,
+    modules,
+    afterCommit: o.afterCommit ?? (() => undefined),
+    runEnded(runId) {
+      for (const wake of waiters.get(runId) ?? []) wake();
+    },
+    cancels: createRunCancels(),
+  };
+  const supervisor = createSupervisor(deps);
+  const intake = createIntake(deps);
+
+  o.jobs.defineTask(STEP_TASK, supervisor.handleStepJob);
+  o.jobs.defineTask(RELEASE_TASK, () => intake.releaseQueued());
+  async function prune(): Promise<number> {
+    const cutoff = o.clock.now() - o.settings.retentionDays * 86_400_000;
+    let pruned = 0;
+    // In chunks, each its own transaction: pruning a large backlog never holds one long lock or a big list.
+    for (let n = PRUNE_CHUNK; n === PRUNE_CHUNK; pruned += n) n = await store.pruneRuns(db, cutoff, PRUNE_CHUNK);
+    if (pruned > 0) log.info({ pruned, retentionDays: o.settings.retentionDays }, 'pruned ended flow runs');
+    return pruned;
+  }
+  o.jobs.defineTask(PRUNE_TASK, async () => void (await prune()));
+  o.jobs.schedule(PRUNE_TASK, '29 4 * * *', PRUNE_TASK);
+  if (flows.some((f) => f.intake.mode === 'rate')) await o.jobs.enqueue(db, RELEASE_TASK, {}, { key: RELEASE_TASK });
+  log.info({ dir: o.settings.dir, flows: registry.list().map((e) => `${e.flow.id}@v${e.version}`) }, flows.length ? 'flows loaded' : 'no flows loaded');
+
+  async function waitForEnd(runId: string, ms: number): Promise<store.RunRow | undefined> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const run = await store.readRun(db, runId);
+      if (!run || store.ENDED_STATES.includes(run.state) || Date.now() >= deadline) return run;
+      // Woken at once by a run ending in this process; the short poll covers runs finished by other workers.
+      await new Promise<void>((resolve) => {
+        const set = waiters.get(runId) ?? new Set();
+        waiters.set(runId, set);
+        const timer = setTimeout(wake, Math.min(250, Math.max(0, deadline - Date.now())));
+        function wake() {
+          clearTimeout(timer);
+          set.delete(wake);
+          if (set.size === 0) waiters.delete(runId);
+          resolve();
+        }
+        set.add(wake);
+      });
+    }
+  }
+
+  const runs: FlowRuntime['runs'] = {
+    read: (id) => store.readRun(db, id),
+    list: (filter) => store.listRuns(db, filter),
+    steps: (runId, afterId, limit) => store.listSteps(db, runId, afterId, limit),
+  };
+  return { registry, modules, intake, supervisor, deps, runs, prune, waitForEnd, close: () => modules.close() };
+}

@@ -1,0 +1,234 @@
+import type { Db } from '../../platform/db/index.js';
+
+/** All SQL on flow_versions, flow_runs and flow_steps. Times are Clock ms passed in, never SQL time functions. */
+
+export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'dead';
+export const RUN_STATES: readonly RunState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'dead'];
+export const ENDED_STATES: readonly RunState[] = ['succeeded', 'failed', 'cancelled', 'dead'];
+export type StepState = 'succeeded' | 'failed' | 'retrying' | 'waiting' | 'reused';
+
+export interface RunRow {
+  id: string;
+  flow_id: string;
+  version: number;
+  state: RunState;
+  request: string;
+  request_hash: string;
+  idempotency_key: string | null;
+  replay_of: string | null;
+  replay_from: string | null;
+  live_branches: number;
+  last_seq: number;
+  context_bytes: number;
+  error: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface StepRow {
+  id: number;
+  run_id: string;
+  step_id: string;
+  seq: number;
+  attempt: number;
+  state: StepState;
+  module: string;
+  input: string | null;
+  output: string | null;
+  output_bytes: number;
+  error: string | null;
+  wake_at: number | null;
+  started_at: number;
+  finished_at: number | null;
+}
+
+/** Numbers come back as numbers on both drivers (BIGINT is parsed in connect.ts); ids of SQLite rows too. */
+function num<T>(row: unknown, keys: string[]): T {
+  const r = row as Record<string, unknown>;
+  for (const k of keys) if (r[k] !== null && r[k] !== undefined) r[k] = Number(r[k]);
+  return r as T;
+}
+const runRow = (r: unknown) => num<RunRow>(r, ['version', 'live_branches', 'last_seq', 'context_bytes', 'created_at', 'started_at', 'finished_at']);
+const stepRow = (r: unknown) => num<StepRow>(r, ['id', 'seq', 'attempt', 'output_bytes', 'wake_at', 'started_at', 'finished_at']);
+
+// --- versions
+
+export async function findVersionByHash(db: Db, flowId: string, hash: string): Promise<number | undefined> {
+  const row = await db.selectFrom('flow_versions').select('version').where('flow_id', '=', flowId).where('hash', '=', hash).executeTakeFirst();
+  return row ? Number(row.version) : undefined;
+}
+
+export async function insertNextVersion(db: Db, v: { flowId: string; hash: string; definition: string; source: string; now: number }): Promise<number> {
+  const max = await db.selectFrom('flow_versions').select((eb) => eb.fn.max('version').as('v')).where('flow_id', '=', v.flowId).executeTakeFirst();
+  const version = Number(max?.v ?? 0) + 1;
+  await db
+    .insertInto('flow_versions')
+    .values({ flow_id: v.flowId, version, hash: v.hash, definition: v.definition, source: v.source, created_at: v.now })
+    .execute();
+  return version;
+}
+
+export async function readVersionDefinition(db: Db, flowId: string, version: number): Promise<string | undefined> {
+  const row = await db.selectFrom('flow_versions').select('definition').where('flow_id', '=', flowId).where('version', '=', version).executeTakeFirst();
+  return row?.definition as string | undefined;
+}
+
+// --- runs
+
+export async function insertRun(db: Db, run: Omit<RunRow, 'error' | 'finished_at'>): Promise<void> {
+  await db.insertInto('flow_runs').values(run).execute();
+}
+
+export async function readRun(db: Db, id: string): Promise<RunRow | undefined> {
+  const row = await db.selectFrom('flow_runs').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? runRow(row) : undefined;
+}
+
+export async function findRunByKey(db: Db, flowId: string, key: string): Promise<RunRow | undefined> {
+  const row = await db.selectFrom('flow_runs').selectAll().where('flow_id', '=', flowId).where('idempotency_key', '=', key).executeTakeFirst();
+  return row ? runRow(row) : undefined;
+}
+
+export interface RunFilter {
+  flowId?: string;
+  state?: RunState;
+  before?: string;
+  limit: number;
+}
+
+/** Newest first; ids sort by creation time, so `before` (the last id seen) pages without counting. */
+export async function listRuns(db: Db, f: RunFilter): Promise<RunRow[]> {
+  let q = db.selectFrom('flow_runs').selectAll().orderBy('id', 'desc').limit(f.limit);
+  if (f.flowId) q = q.where('flow_id', '=', f.flowId);
+  if (f.state) q = q.where('state', '=', f.state);
+  if (f.before) q = q.where('id', '<', f.before);
+  return (await q.execute()).map(runRow);
+}
+
+/**
+ * The one write that moves a live run on: adds to its branch count, hands out `newActivations` seq
+ * numbers and counts context bytes — only while it is running. Returns undefined when the run has ended
+ * (cancelled, failed by another branch). On PostgreSQL the row lock orders concurrent branches.
+ */
+export async function advanceRun(
+  db: Db,
+  id: string,
+  change: { branches: number; newActivations: number; contextBytes: number },
+): Promise<{ liveBranches: number; lastSeq: number; contextBytes: number } | undefined> {
+  const row = await db
+    .updateTable('flow_runs')
+    .set((eb) => ({
+      live_branches: eb('live_branches', '+', change.branches),
+      last_seq: eb('last_seq', '+', change.newActivations),
+      context_bytes: eb('context_bytes', '+', change.contextBytes),
+    }))
+    .where('id', '=', id)
+    .where('state', '=', 'running')
+    .returning(['live_branches', 'last_seq', 'context_bytes'])
+    .executeTakeFirst();
+  return row ? { liveBranches: Number(row.live_branches), lastSeq: Number(row.last_seq), contextBytes: Number(row.context_bytes) } : undefined;
+}
+
+/** Ends a run that is still in one of `from`; false when it had ended already. */
+export async function endRun(db: Db, id: string, from: RunState[], to: RunState, now: number, error: unknown = null): Promise<boolean> {
+  const r = await db
+    .updateTable('flow_runs')
+    .set({ state: to, finished_at: now, live_branches: 0, error: error === null ? null : JSON.stringify(error) })
+    .where('id', '=', id)
+    .where('state', 'in', from)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** A queued (buffered) run begins: `activations` first steps get seq 1..n. */
+export async function beginQueuedRun(db: Db, id: string, activations: number, now: number): Promise<boolean> {
+  const r = await db
+    .updateTable('flow_runs')
+    .set({ state: 'running', started_at: now, live_branches: activations, last_seq: activations })
+    .where('id', '=', id)
+    .where('state', '=', 'queued')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export async function countStartedSince(db: Db, flowId: string, since: number): Promise<{ n: number; oldest: number | null }> {
+  const row = await db
+    .selectFrom('flow_runs')
+    .select((eb) => [eb.fn.countAll().as('n'), eb.fn.min('started_at').as('oldest')])
+    .where('flow_id', '=', flowId)
+    .where('started_at', '>=', since)
+    .executeTakeFirst();
+  return { n: Number(row?.n ?? 0), oldest: row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest) };
+}
+
+export async function oldestQueuedRuns(db: Db, flowId: string, limit: number): Promise<RunRow[]> {
+  if (limit <= 0) return [];
+  const rows = await db.selectFrom('flow_runs').selectAll().where('flow_id', '=', flowId).where('state', '=', 'queued').orderBy('id').limit(limit).execute();
+  return rows.map(runRow);
+}
+
+export async function hasQueuedRuns(db: Db, flowId: string): Promise<boolean> {
+  return !!(await db.selectFrom('flow_runs').select('id').where('flow_id', '=', flowId).where('state', '=', 'queued').limit(1).executeTakeFirst());
+}
+
+// --- steps
+
+export type NewStep = Omit<StepRow, 'id'>;
+
+export async function insertStep(db: Db, step: NewStep): Promise<void> {
+  await db.insertInto('flow_steps').values(step).execute();
+}
+
+/** The latest attempt of one activation, if any was recorded. */
+export async function lastAttempt(db: Db, runId: string, seq: number): Promise<StepRow | undefined> {
+  const row = await db.selectFrom('flow_steps').selectAll().where('run_id', '=', runId).where('seq', '=', seq).orderBy('attempt', 'desc').limit(1).executeTakeFirst();
+  return row ? stepRow(row) : undefined;
+}
+
+export async function finishWaitingStep(db: Db, id: number, now: number): Promise<boolean> {
+  const r = await db.updateTable('flow_steps').set({ state: 'succeeded', finished_at: now }).where('id', '=', id).where('state', '=', 'waiting').executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** What the context is made of: the latest finished record of each step (a loop keeps its last output). */
+export async function contextRows(db: Db, runId: string): Promise<Pick<StepRow, 'step_id' | 'state' | 'output' | 'error' | 'output_bytes' | 'id'>[]> {
+  const latest = db
+    .selectFrom('flow_steps')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .where('run_id', '=', runId)
+    .where('state', 'in', ['succeeded', 'reused', 'failed'])
+    .groupBy('step_id');
+  const rows = await db
+    .selectFrom('flow_steps')
+    .select(['id', 'step_id', 'state', 'output', 'error', 'output_bytes'])
+    .where('id', 'in', latest)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => num<StepRow>(r, ['id', 'output_bytes']));
+}
+
+export async function firstRecordOf(db: Db, runId: string, stepId: string): Promise<number | undefined> {
+  const row = await db.selectFrom('flow_steps').select((eb) => eb.fn.min('id').as('id')).where('run_id', '=', runId).where('step_id', '=', stepId).executeTakeFirst();
+  return row?.id === null || row?.id === undefined ? undefined : Number(row.id);
+}
+
+export async function listSteps(db: Db, runId: string, afterId: number, limit: number): Promise<StepRow[]> {
+  const rows = await db.selectFrom('flow_steps').selectAll().where('run_id', '=', runId).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+  return rows.map(stepRow);
+}
+
+// --- retention
+
+/** Deletes up to `limit` runs that ended before `cutoff`, with their steps; returns how many. */
+export async function pruneRuns(db: Db, cutoff: number, limit: number): Promise<number> {
+  const ids = (
+    await db.selectFrom('flow_runs').select('id').where('state', 'in', ['succeeded', 'failed', 'cancelled', 'dead']).where('finished_at', '<', cutoff).limit(limit).execute()
+  ).map((r) => r.id as string);
+  if (ids.length === 0) return 0;
+  await db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('flow_steps').where('run_id', 'in', ids).execute();
+    await trx.deleteFrom('flow_runs').where('id', 'in', ids).execute();
+  });
+  return ids.length;
+}

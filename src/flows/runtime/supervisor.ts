@@ -1,0 +1,249 @@
+import type { Db } from '../../platform/db/index.js';
+import type { JobInfo, TaskRepeat } from '../../platform/jobs/index.js';
+import { evaluateRoute } from '../conditions/evaluate.js';
+import { getPath } from '../conditions/path.js';
+import { REQUEST_ROOT } from '../conditions/compile.js';
+import type { Flow, FlowStep } from '../definition/flow.js';
+import { callWithDeadline } from './dispatch.js';
+import { enqueueSteps, publishRun, type RuntimeDeps, type StepJob } from './deps.js';
+import { cappedJson, parseJson, toJson } from './json.js';
+import { isDeferral } from './local.js';
+import type { StepCall, StepError } from './module.js';
+import { FatalRunError } from './registry.js';
+import * as store from './store.js';
+
+const MAX_ERROR_CHAIN = 5;
+const MAX_BACKOFF_MS = 86_400_000;
+
+/** Thrown inside a transaction to roll it back when the run moved on without us (ended, or a twin recorded it). */
+class Abandon extends Error {}
+
+export type RunContext = Record<string, unknown>;
+
+/**
+ * The supervisor: runs one activation of one step (a durable job keyed `<run>:<step>:<seq>`). It reads
+ * the run context, dispatches to the module, and in ONE transaction records the attempt, enqueues what
+ * the route says comes next and updates the run. A finished activation is never dispatched again: its
+ * record is checked first, and the unique (run, seq, attempt) record refuses a second writer.
+ */
+export function createSupervisor(deps: RuntimeDeps) {
+  const { db, clock, log } = deps;
+
+  async function handleStepJob(payload: unknown, job: JobInfo): Promise<void | TaskRepeat> {
+    const work = payload as StepJob;
+    try {
+      return await runActivation(work);
+    } catch (err) {
+      // Out of job attempts (or a run that can never go on): the run is dead-lettered, and listed as such.
+      if (err instanceof FatalRunError || job.attempt >= job.maxAttempts) {
+        await markDead(work.runId, err);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  async function runActivation(work: StepJob): Promise<void | TaskRepeat> {
+    const run = await store.readRun(db, work.runId);
+    if (!run || run.state !== 'running') return; // cancelled, failed by another branch, or pruned
+    const flow = await deps.registry.forRun(run.flow_id, run.version);
+    const step = flow.steps.get(work.stepId);
+    if (!step) throw new FatalRunError(`flow ${flow.id} version ${run.version} has no step "${work.stepId}"`);
+
+    const last = await store.lastAttempt(db, run.id, work.seq);
+    if (last && (last.state === 'succeeded' || last.state === 'failed' || last.state === 'reused')) return; // done before a crash
+    const now = clock.now();
+    if (last && (last.state === 'waiting' || last.state === 'retrying') && last.wake_at !== null && last.wake_at > now) {
+      return { repeatAfterMs: last.wake_at - now };
+    }
+    if (last?.state === 'waiting') {
+      const context = await loadContext(run);
+      const output = parseJson(last.output);
+      return complete(flow, run, step, work, { output, bytes: last.output_bytes, context }, (trx) => recordWaitingDone(trx, last.id));
+    }
+
+    const attempt = last ? last.attempt + 1 : 1;
+    const context = await loadContext(run);
+    const input = step.input ? mapInput(step.input, context) : context;
+    const timeoutMs = step.timeoutMs ?? deps.settings.modules[step.subsystem]?.timeoutMs ?? deps.settings.stepTimeoutMs;
+    const call: StepCall = {
+      runId: run.id,
+      flowId: flow.id,
+      flowVersion: run.version,
+      stepId: step.id,
+      module: step.subsystem,
+      attempt,
+      idempotencyKey: `${run.id}:${step.id}:${work.seq}`,
+      input,
+      options: { ...(step.options ?? {}) },
+      deadline: Date.now() + timeoutMs,
+    };
+    const transport = deps.modules.transportFor(step.subsystem);
+    if (!transport) throw new FatalRunError(`module "${step.subsystem}" of step ${step.id} is not available in this process`);
+
+    const startedAt = clock.now();
+    const signal = deps.cancels.acquire(run.id);
+    let outcome;
+    try {
+      outcome = await callWithDeadline(transport, call, signal);
+    } finally {
+      deps.cancels.release(run.id);
+    }
+    const base: store.NewStep = {
+      run_id: run.id,
+      step_id: step.id,
+      seq: work.seq,
+      attempt,
+      state: 'succeeded',
+      module: step.subsystem,
+      // With no `input` mapping the input is the whole context, already kept as earlier outputs: not copied again.
+      input: step.input ? cappedJson(input, deps.settings.historyBytes) : '{"$context":true}',
+      output: null,
+      output_bytes: 0,
+      error: null,
+      wake_at: null,
+      started_at: startedAt,
+      finished_at: clock.now(),
+    };
+
+    if (outcome.ok) {
+      const deferral = isDeferral(outcome.output) ? outcome.output : undefined;
+      const output = deferral ? deferral.output : outcome.output;
+      const json = toJson(output);
+      if (json.bytes > deps.settings.stepOutputBytes) {
+        const error = { code: 'STEP_OUTPUT_TOO_LARGE', message: `the output is ${json.bytes} bytes; flows.stepOutputBytes allows ${deps.settings.stepOutputBytes}`, retryable: false };
+        return failed(flow, run, step, work, base, error, context);
+      }
+      if (deferral) {
+        const wakeAt = clock.now() + deferral.delayMs;
+        await insertOrAbandon(db, { ...base, state: 'waiting', output: json.text, output_bytes: json.bytes, wake_at: wakeAt, finished_at: null });
+        return { repeatAfterMs: deferral.delayMs };
+      }
+      return complete(flow, run, step, work, { output, bytes: json.bytes, context }, (trx) =>
+        store.insertStep(trx, { ...base, output: json.text, output_bytes: json.bytes }),
+      );
+    }
+    return failed(flow, run, step, work, base, outcome.error, context);
+  }
+
+  /** Reads what the conditions and inputs may refer to: the request and the latest output of each step. */
+  async function loadContext(run: store.RunRow): Promise<RunContext> {
+    const context: RunContext = { [REQUEST_ROOT]: JSON.parse(run.request) };
+    for (const row of await store.contextRows(db, run.id)) {
+      context[row.step_id] = row.state === 'failed' ? { error: parseJson(row.error) } : parseJson(row.output);
+    }
+    return context;
+  }
+
+  async function failed(flow: Flow, run: store.RunRow, step: FlowStep, work: StepJob, base: store.NewStep, error: StepError, context: RunContext): Promise<void | TaskRepeat> {
+    const errorJson = cappedJson(error, deps.settings.historyBytes);
+    const attempts = step.retry?.attempts ?? 1;
+    if (error.retryable && base.attempt < attempts) {
+      const delay = Math.min(MAX_BACKOFF_MS, (step.retry?.backoffMs ?? 0) * 2 ** (base.attempt - 1));
+      await insertOrAbandon(db, { ...base, state: 'retrying', error: errorJson, wake_at: clock.now() + delay });
+      log.debug({ runId: run.id, step: step.id, attempt: base.attempt, retryInMs: delay, code: error.code }, 'flow step failed, will retry');
+      return { repeatAfterMs: delay };
+    }
+    const depth = work.errorDepth ?? 0;
+    const errorRoute = step.onError !== undefined && step.onError !== step.id && depth < MAX_ERROR_CHAIN ? step.onError : undefined;
+    const record = (trx: Db) => store.insertStep(trx, { ...base, state: 'failed', error: errorJson });
+    if (errorRoute) {
+      // The branch goes on at the error step, which sees this step as { error } in the context.
+      return complete(flow, run, step, { ...work, errorDepth: depth + 1 }, { output: { error }, bytes: 0, context, route: [errorRoute] }, record);
+    }
+    const runError = { step: step.id, code: error.code, message: error.message };
+    await transaction(async (trx) => {
+      await record(trx);
+      if (!(await store.endRun(trx, run.id, ['running'], 'failed', clock.now(), runError))) throw new Abandon();
+      await publishRun(deps, trx, 'flow.run.failed', run, { state: 'failed', error: runError });
+    });
+    log.info({ runId: run.id, flow: run.flow_id, step: step.id, code: error.code }, 'flow run failed');
+    deps.runEnded(run.id);
+  }
+
+  /**
+   * Records the finished activation and moves the run on in one transaction: the next activations are
+   * enqueued with it, the branch count changes by (next − 1), and at zero the run has succeeded.
+   */
+  async function complete(
+    flow: Flow,
+    run: store.RunRow,
+    step: FlowStep,
+    work: StepJob,
+    done: { output: unknown; bytes: number; context: RunContext; route?: string[] },
+    record: (trx: Db) => Promise<unknown>,
+  ): Promise<void> {
+    const context = { ...done.context, [step.id]: done.output };
+    const next = done.route ?? evaluateRoute(step, context);
+    let ended: 'succeeded' | 'failed' | undefined;
+    await transaction(async (trx) => {
+      await record(trx);
+      const advanced = await store.advanceRun(trx, run.id, { branches: next.length - 1, newActivations: next.length, contextBytes: done.bytes });
+      if (!advanced) throw new Abandon();
+      if (advanced.contextBytes > deps.settings.contextBytes) {
+        const error = { step: step.id, code: 'CONTEXT_TOO_LARGE', message: `the run context reached ${advanced.contextBytes} bytes; flows.contextBytes allows ${deps.settings.contextBytes}` };
+        await store.endRun(trx, run.id, ['running'], 'failed', clock.now(), error);
+        await publishRun(deps, trx, 'flow.run.failed', run, { state: 'failed', error });
+        ended = 'failed';
+        return;
+      }
+      await enqueueSteps(deps, trx, run.id, next, advanced.lastSeq - next.length + 1, done.route ? (work.errorDepth ?? 0) : 0);
+      if (advanced.liveBranches === 0) {
+        await store.endRun(trx, run.id, ['running'], 'succeeded', clock.now());
+        await publishRun(deps, trx, 'flow.run.succeeded', run, { state: 'succeeded' });
+        ended = 'succeeded';
+      }
+    });
+    if (ended) {
+      log.debug({ runId: run.id, flow: flow.id, state: ended }, 'flow run ended');
+      deps.runEnded(run.id);
+    }
+  }
+
+  async function recordWaitingDone(trx: Db, id: number): Promise<void> {
+    if (!(await store.finishWaitingStep(trx, id, clock.now()))) throw new Abandon();
+  }
+
+  async function insertOrAbandon(trx: Db, step: store.NewStep): Promise<void> {
+    try {
+      await store.insertStep(trx, step);
+    } catch (err) {
+      if (deps.dialect.isUniqueViolation(err)) throw new Abandon();
+      throw err;
+    }
+  }
+
+  /** A transaction that enqueued work wakes the workers after commit; Abandon rolls it back quietly. */
+  async function transaction(work: (trx: Db) => Promise<void>): Promise<void> {
+    try {
+      await db.transaction().execute(work);
+    } catch (err) {
+      if (err instanceof Abandon || deps.dialect.isUniqueViolation(err)) return;
+      throw err;
+    }
+    deps.afterCommit();
+  }
+
+  async function markDead(runId: string, err: unknown): Promise<void> {
+    const message = err instanceof Error ? err.message : String(err);
+    const error = { code: err instanceof FatalRunError ? 'RUN_BROKEN' : 'SUPERVISOR_FAILED', message };
+    await transaction(async (trx) => {
+      const run = await store.readRun(trx, runId);
+      if (!run || !(await store.endRun(trx, runId, ['running', 'queued'], 'dead', clock.now(), error))) throw new Abandon();
+      await publishRun(deps, trx, 'flow.run.failed', run, { state: 'dead', error });
+    });
+    log.error({ runId, err: message }, 'flow run dead');
+    deps.runEnded(runId);
+  }
+
+  return { handleStepJob, loadContext };
+}
+
+/** A step's `input` mapping applied to the context: each key gets the value at its path (missing → null). */
+export function mapInput(mapping: Readonly<Record<string, string>>, context: RunContext): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, path] of Object.entries(mapping)) out[key] = getPath(context, path) ?? null;
+  return out;
+}
+
+export type Supervisor = ReturnType<typeof createSupervisor>;

@@ -1,0 +1,234 @@
+import { connect, createInbox, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
+import {
+  AckPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import type { ModuleTransport, StepCall, StepOutcome } from '../runtime/module.js';
+import { aborted, failure, parseModuleAnswer, silentLog, timedOut, type TransportLog } from './outcome.js';
+import { answerCall, assertModuleName, correlationIdOf, parseStepCall, type ModuleHandler, type ServedModule } from './module-side.js';
+import { awaitAnswer, createWaiter, effectiveDeadline, type Waiter } from './waiter.js';
+
+export const DEFAULT_NATS_STREAM = 'CONVEYOR_MODULES';
+export const DEFAULT_NATS_SUBJECT_PREFIX = 'conveyor.module';
+/** Headers of the contract (docs/flows-module-contract.md). */
+export const REPLY_TO_HEADER = 'Conveyor-Reply-To';
+export const CORRELATION_HEADER = 'Conveyor-Correlation-Id';
+
+interface NatsPlace {
+  /** NATS server URL(s), comma-separated: `127.0.0.1:4222`. */
+  servers: string;
+  module: string;
+  /** JetStream stream holding the calls (default CONVEYOR_MODULES); created if missing. */
+  stream?: string;
+  /** Calls go to `<subjectPrefix>.<module>` (default conveyor.module); the stream captures `<subjectPrefix>.>`. */
+  subjectPrefix?: string;
+  log?: TransportLog;
+}
+
+export interface NatsTransportOptions extends NatsPlace {
+  /** Longest wait for a reply (never past the call's deadline). */
+  timeoutMs: number;
+}
+
+export interface NatsModuleOptions extends NatsPlace {
+  handler: ModuleHandler;
+  /** Calls handled at once by this process (default 16). */
+  concurrency?: number;
+  /** Redelivery delay of a call whose handler neither finished nor checked in (default 30 s; kept alive while running). */
+  ackWaitMs?: number;
+}
+
+const subjectOf = (prefix: string, module: string) => `${prefix}.${module}`;
+/** Durable consumer names cannot hold dots. */
+export const natsConsumerName = (module: string) => `conveyor-module-${module.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+
+/**
+ * Calls a module through JetStream: the call is stored in the stream (dedup by `Nats-Msg-Id`) and the
+ * module replies by core NATS to this process's inbox. A reply lost with this process is not waited
+ * for after a restart: the call times out and the supervisor's durable step job retries it.
+ */
+export async function createNatsTransport(opts: NatsTransportOptions): Promise<ModuleTransport> {
+  assertModuleName(opts.module);
+  const log = opts.log ?? silentLog;
+  const prefix = opts.subjectPrefix ?? DEFAULT_NATS_SUBJECT_PREFIX;
+  const subject = subjectOf(prefix, opts.module);
+  const nc = await connectTo(opts.servers, `conveyor-transport-${opts.module}`);
+  try {
+    await ensureStream(await jetstreamManager(nc), opts.stream ?? DEFAULT_NATS_STREAM, prefix);
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
+  const js = jetstream(nc);
+  const inbox = createInbox();
+  const waiting = new Map<string, Set<Waiter>>();
+
+  nc.subscribe(inbox, {
+    callback: (err, msg) => {
+      if (err) return log.warn({ module: opts.module, err: err.message }, 'reply subscription failed');
+      const correlationId = msg.headers?.get(CORRELATION_HEADER) ?? '';
+      const waiters = waiting.get(correlationId);
+      if (!waiters) return; // a late reply, after the deadline: ignored by contract
+      const outcome = parseModuleAnswer(opts.module, msg.string());
+      for (const w of waiters) w.settle(outcome);
+    },
+  });
+
+  async function call(step: StepCall, signal: AbortSignal): Promise<StepOutcome> {
+    if (signal.aborted) return aborted(step.module);
+    const deadline = effectiveDeadline(step.deadline, opts.timeoutMs);
+    if (deadline <= Date.now()) return timedOut(step.module, deadline);
+    const correlationId = correlationIdOf(step);
+    const waiter = createWaiter();
+    const set = waiting.get(correlationId) ?? new Set<Waiter>();
+    set.add(waiter);
+    waiting.set(correlationId, set);
+    try {
+      const h = headers();
+      h.set(REPLY_TO_HEADER, inbox);
+      h.set(CORRELATION_HEADER, correlationId);
+      try {
+        // msgID = one per attempt: a re-published attempt is stored once, a new attempt always reaches the module.
+        await js.publish(subject, JSON.stringify(step), { msgID: correlationId, headers: h, timeout: Math.max(1, deadline - Date.now()) });
+      } catch (err) {
+        if (signal.aborted) return aborted(step.module);
+        const message = (err as Error).message;
+        log.warn({ module: step.module, subject, err: message }, 'publish to JetStream failed');
+        return failure('MODULE_UNREACHABLE', `could not queue the call for module ${step.module} on ${subject}: ${message}`, true);
+      }
+      return await awaitAnswer(waiter.answer, step.module, deadline, signal);
+    } finally {
+      set.delete(waiter);
+      if (set.size === 0) waiting.delete(correlationId);
+    }
+  }
+
+  return {
+    kind: 'queue',
+    call,
+    async close() {
+      await nc.drain();
+    },
+  };
+}
+
+/**
+ * Serves a Node module over JetStream: takes calls from `<subjectPrefix>.<module>` through a durable
+ * consumer shared by every instance of the module, replies, then acks. A process that dies before
+ * the ack gets the call redelivered to another instance (same idempotencyKey).
+ */
+export async function serveNatsModule(opts: NatsModuleOptions): Promise<ServedModule> {
+  assertModuleName(opts.module);
+  const log = opts.log ?? silentLog;
+  const prefix = opts.subjectPrefix ?? DEFAULT_NATS_SUBJECT_PREFIX;
+  const stream = opts.stream ?? DEFAULT_NATS_STREAM;
+  const ackWaitMs = opts.ackWaitMs ?? 30_000;
+  const concurrency = Math.max(1, opts.concurrency ?? 16);
+  const nc = await connectTo(opts.servers, `conveyor-module-${opts.module}`);
+  let messages;
+  try {
+    const jsm = await jetstreamManager(nc);
+    await ensureStream(jsm, stream, prefix);
+    const durable = natsConsumerName(opts.module);
+    await ensureConsumer(jsm, stream, durable, subjectOf(prefix, opts.module), ackWaitMs);
+    const consumer = await jetstream(nc).consumers.get(stream, durable);
+    messages = await consumer.consume({ max_messages: concurrency });
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
+
+  async function handle(m: JsMsg): Promise<void> {
+    const call = parseStepCall(m.string());
+    const replyTo = m.headers?.get(REPLY_TO_HEADER);
+    if (!call || !replyTo) {
+      log.warn({ module: opts.module, seq: m.seq }, 'dropped a message that is not a Conveyor call');
+      return m.term('not a Conveyor call');
+    }
+    if (call.deadline <= Date.now()) return m.ack(); // nobody waits for it any more
+    // Keep the call ours while the handler runs longer than ack_wait.
+    const keepAlive = setInterval(() => m.working(), Math.max(1000, ackWaitMs / 2));
+    try {
+      const answer = await answerCall(opts.handler, call);
+      const h = headers();
+      h.set(CORRELATION_HEADER, m.headers?.get(CORRELATION_HEADER) || correlationIdOf(call));
+      nc.publish(replyTo, JSON.stringify(answer), { headers: h });
+      await nc.flush();
+      m.ack();
+    } catch (err) {
+      log.warn({ module: opts.module, err: (err as Error).message }, 'could not reply; the call will be redelivered');
+      m.nak(1000);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  const running = new Set<Promise<void>>();
+  const loop = (async () => {
+    for await (const m of messages) {
+      const task = handle(m).finally(() => running.delete(task));
+      running.add(task);
+      if (running.size >= concurrency) await Promise.race(running);
+    }
+  })();
+
+  return {
+    async close() {
+      await messages.close();
+      await loop;
+      await Promise.all(running);
+      await nc.drain();
+    },
+  };
+}
+
+function connectTo(servers: string, name: string): Promise<NatsConnection> {
+  return connect({
+    servers: servers.split(',').map((s) => s.trim()),
+    name,
+    maxReconnectAttempts: -1,
+  });
+}
+
+/** The module's durable consumer; an existing one keeps its place in the stream and takes the new ack wait. */
+async function ensureConsumer(jsm: JetStreamManager, stream: string, durable: string, subject: string, ackWaitMs: number): Promise<void> {
+  try {
+    const info = await jsm.consumers.info(stream, durable);
+    if (info.config.ack_wait !== nanos(ackWaitMs)) await jsm.consumers.update(stream, durable, { ack_wait: nanos(ackWaitMs) });
+    return;
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
+  }
+  await jsm.consumers.add(stream, { durable_name: durable, filter_subject: subject, ack_policy: AckPolicy.Explicit, ack_wait: nanos(ackWaitMs) });
+}
+
+/** Creates the calls stream if missing; refuses an existing one that would not capture our subjects. */
+export async function ensureStream(jsm: JetStreamManager, name: string, prefix: string): Promise<void> {
+  const wanted = `${prefix}.>`;
+  try {
+    const info = await jsm.streams.info(name);
+    if (!info.config.subjects?.includes(wanted)) {
+      throw new Error(`JetStream stream ${name} exists but does not capture ${wanted} (its subjects: ${info.config.subjects?.join(', ') || 'none'})`);
+    }
+    return;
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
+  }
+  await jsm.streams.add({
+    name,
+    subjects: [wanted],
+    // Work queue: a call is removed once the module acks it; one consumer per module subject.
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    duplicate_window: nanos(2 * 60_000),
+    // Calls past every sane deadline are garbage; bound what a dead module leaves behind.
+    max_age: nanos(7 * 24 * 3_600_000),
+  });
+}

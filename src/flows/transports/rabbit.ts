@@ -1,0 +1,219 @@
+import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import type { ModuleTransport, StepCall, StepOutcome } from '../runtime/module.js';
+import { aborted, failure, parseModuleAnswer, silentLog, timedOut, type TransportLog } from './outcome.js';
+import { answerCall, assertModuleName, correlationIdOf, parseStepCall, type ModuleHandler, type ServedModule } from './module-side.js';
+import { awaitAnswer, createWaiter, effectiveDeadline, type Waiter } from './waiter.js';
+
+export const DEFAULT_RABBIT_QUEUE_PREFIX = 'conveyor.module';
+
+interface RabbitPlace {
+  /** amqp://user:password@host:5672/vhost — never logged. */
+  url: string;
+  module: string;
+  /** Calls go to the durable queue `<queuePrefix>.<module>` (default conveyor.module). */
+  queuePrefix?: string;
+  log?: TransportLog;
+}
+
+export interface RabbitTransportOptions extends RabbitPlace {
+  /** Longest wait for a reply (never past the call's deadline). */
+  timeoutMs: number;
+}
+
+export interface RabbitModuleOptions extends RabbitPlace {
+  handler: ModuleHandler;
+  /** Unacked calls this process holds at once (default 16). */
+  prefetch?: number;
+}
+
+interface Link {
+  conn: ChannelModel;
+  channel: ConfirmChannel;
+  replyQueue: string;
+}
+
+/**
+ * Calls a module through RabbitMQ: a persistent message on the module's durable queue (publisher
+ * confirms), answered on this process's exclusive reply queue. The reply queue dies with the
+ * process, so a reply meant for a crashed process is dropped and the supervisor's durable step job
+ * retries after its lease. A lost connection fails the calls in flight (retryable) and the next
+ * call reconnects.
+ */
+export async function createRabbitTransport(opts: RabbitTransportOptions): Promise<ModuleTransport> {
+  assertModuleName(opts.module);
+  const log = opts.log ?? silentLog;
+  const queue = `${opts.queuePrefix ?? DEFAULT_RABBIT_QUEUE_PREFIX}.${opts.module}`;
+  const waiting = new Map<string, Set<Waiter>>();
+  let link: Promise<Link> | undefined;
+  let closing = false;
+
+  const onReply = (msg: ConsumeMessage | null) => {
+    if (!msg) return; // consumer cancelled: handled by the close event
+    const waiters = waiting.get(msg.properties.correlationId ?? '');
+    if (!waiters) return; // late reply: ignored by contract
+    const outcome = parseModuleAnswer(opts.module, msg.content.toString('utf8'));
+    for (const w of waiters) w.settle(outcome);
+  };
+
+  async function open(): Promise<Link> {
+    const conn = await amqp.connect(opts.url);
+    // Before anything else: amqplib throws an 'error' nobody listens to (e.g. a refused queue declaration).
+    conn.on('error', (err: Error) => log.warn({ module: opts.module, err: err.message }, 'RabbitMQ connection error'));
+    try {
+      const channel = await conn.createConfirmChannel();
+      channel.on('error', (err: Error) => log.warn({ module: opts.module, err: err.message }, 'RabbitMQ channel error'));
+      await channel.assertQueue(queue, { durable: true });
+      const { queue: replyQueue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+      await channel.consume(replyQueue, onReply, { noAck: true });
+      // A channel closed by the broker leaves the connection up but useless: drop both, reconnect on the next call.
+      channel.on('close', () => void conn.close().catch(() => {}));
+      conn.on('close', () => {
+        link = undefined;
+        if (closing) return;
+        log.warn({ module: opts.module, queue }, 'RabbitMQ connection closed; calls in flight fail and the next call reconnects');
+        const lost = failure('MODULE_UNREACHABLE', `connection to RabbitMQ closed while waiting for module ${opts.module}`, true);
+        for (const set of waiting.values()) for (const w of set) w.settle(lost);
+      });
+      return { conn, channel, replyQueue };
+    } catch (err) {
+      await conn.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  function connected(): Promise<Link> {
+    if (!link) {
+      link = open();
+      link.catch(() => (link = undefined));
+    }
+    return link;
+  }
+
+  // Connect now so a wrong URL or a missing broker shows at start-up, like the NATS transport.
+  await connected();
+
+  async function call(step: StepCall, signal: AbortSignal): Promise<StepOutcome> {
+    if (signal.aborted) return aborted(step.module);
+    const deadline = effectiveDeadline(step.deadline, opts.timeoutMs);
+    if (deadline <= Date.now()) return timedOut(step.module, deadline);
+    const correlationId = correlationIdOf(step);
+    const waiter = createWaiter();
+    const set = waiting.get(correlationId) ?? new Set<Waiter>();
+    set.add(waiter);
+    waiting.set(correlationId, set);
+    try {
+      try {
+        const { channel, replyQueue } = await connected();
+        await confirmSend(channel, queue, Buffer.from(JSON.stringify(step)), {
+          persistent: true,
+          contentType: 'application/json',
+          correlationId,
+          messageId: correlationId,
+          replyTo: replyQueue,
+          // RabbitMQ drops the call once nobody waits for it.
+          expiration: String(Math.max(1, deadline - Date.now())),
+        });
+      } catch (err) {
+        if (signal.aborted) return aborted(step.module);
+        const message = (err as Error).message;
+        log.warn({ module: step.module, queue, err: message }, 'publish to RabbitMQ failed');
+        return failure('MODULE_UNREACHABLE', `could not queue the call for module ${step.module} on ${queue}: ${message}`, true);
+      }
+      return await awaitAnswer(waiter.answer, step.module, deadline, signal);
+    } finally {
+      set.delete(waiter);
+      if (set.size === 0) waiting.delete(correlationId);
+    }
+  }
+
+  return {
+    kind: 'queue',
+    call,
+    async close() {
+      closing = true;
+      const current = link;
+      link = undefined;
+      if (current) await (await current.catch(() => undefined))?.conn.close().catch(() => {});
+    },
+  };
+}
+
+/**
+ * Serves a Node module over RabbitMQ: consumes `<queuePrefix>.<module>` with manual acks, sends the
+ * answer to the call's `replyTo` with its `correlationId`, and acks only once the broker confirmed
+ * the answer. A process that dies before the ack gets the call redelivered (same idempotencyKey).
+ */
+export async function serveRabbitModule(opts: RabbitModuleOptions): Promise<ServedModule> {
+  assertModuleName(opts.module);
+  const log = opts.log ?? silentLog;
+  const queue = `${opts.queuePrefix ?? DEFAULT_RABBIT_QUEUE_PREFIX}.${opts.module}`;
+  const conn = await amqp.connect(opts.url);
+  conn.on('error', (err: Error) => log.warn({ module: opts.module, err: err.message }, 'RabbitMQ connection error'));
+  const running = new Set<Promise<void>>();
+  let consumerTag: string;
+  let channel: ConfirmChannel;
+  try {
+    channel = await conn.createConfirmChannel();
+    channel.on('error', (err: Error) => log.warn({ module: opts.module, err: err.message }, 'RabbitMQ channel error'));
+    await channel.assertQueue(queue, { durable: true });
+    await channel.prefetch(Math.max(1, opts.prefetch ?? 16));
+    ({ consumerTag } = await channel.consume(queue, (msg) => {
+      if (!msg) return;
+      const task = handle(msg).finally(() => running.delete(task));
+      running.add(task);
+    }));
+  } catch (err) {
+    await conn.close().catch(() => {});
+    throw err;
+  }
+
+  async function handle(msg: ConsumeMessage): Promise<void> {
+    const call = parseStepCall(msg.content.toString('utf8'));
+    const { replyTo, correlationId } = msg.properties;
+    if (!call || !replyTo) {
+      log.warn({ module: opts.module, queue }, 'dropped a message that is not a Conveyor call');
+      return channel.nack(msg, false, false);
+    }
+    if (call.deadline <= Date.now()) return channel.ack(msg); // nobody waits for it any more
+    try {
+      const answer = await answerCall(opts.handler, call);
+      await confirmSend(channel, replyTo, Buffer.from(JSON.stringify(answer)), {
+        contentType: 'application/json',
+        correlationId: correlationId ?? correlationIdOf(call),
+      });
+      channel.ack(msg);
+    } catch (err) {
+      log.warn({ module: opts.module, err: (err as Error).message }, 'could not reply; the call goes back to the queue');
+      try {
+        channel.nack(msg, false, true);
+      } catch {
+        // channel gone: RabbitMQ requeues unacked calls by itself
+      }
+    }
+  }
+
+  let closing = false;
+  conn.on('close', () => {
+    // No reconnect here: a module process that lost its broker should exit and be restarted by its supervisor.
+    if (!closing) log.warn({ module: opts.module, queue }, 'RabbitMQ connection closed; this module no longer takes calls');
+  });
+
+  return {
+    async close() {
+      closing = true;
+      await channel.cancel(consumerTag).catch(() => {});
+      await Promise.all(running);
+      await conn.close().catch(() => {});
+    },
+  };
+}
+
+function confirmSend(channel: ConfirmChannel, queue: string, content: Buffer, options: amqp.Options.Publish): Promise<void> {
+  return new Promise((resolve, reject) => {
+    try {
+      channel.sendToQueue(queue, content, options, (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
+    } catch (err) {
+      reject(err as Error);
+    }
+  });
+}

@@ -1,0 +1,35 @@
+import { Type } from 'typebox';
+
+// The `flows` section: where flow files live, how long run history is kept, the size limits that keep
+// runs bounded, and how remote modules are reached (local modules need no entry).
+
+const RemoteModuleSchema = Type.Object(
+  {
+    transport: Type.Union([Type.Literal('http'), Type.Literal('nats'), Type.Literal('rabbitmq')], {
+      description: 'How the dispatcher reaches this module: http (POST to url), nats (JetStream subject), rabbitmq (queue)',
+    }),
+    url: Type.Optional(Type.String({ minLength: 1, description: 'http: the module URL; rabbitmq: amqp://… broker URL' })),
+    secret: Type.Optional(Type.String({ minLength: 1, description: 'http: the HMAC key the request body is signed with' })),
+    servers: Type.Optional(Type.String({ minLength: 1, description: 'nats: server list, e.g. nats://127.0.0.1:4222' })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000, description: 'Default answer deadline for this module' })),
+  },
+  { additionalProperties: false },
+);
+
+export const FlowsSchema = Type.Object(
+  {
+    dir: Type.String({ default: './flows', description: 'Folder of flow files (.yaml, .yml, .json, .php) loaded at start; a missing folder means no flows' }),
+    retentionDays: Type.Integer({ minimum: 1, maximum: 3650, default: 14, description: 'Days ended runs and their step history are kept' }),
+    requestBytes: Type.Integer({ minimum: 1024, default: 262_144, description: 'Largest intake body (413 above it)' }),
+    stepOutputBytes: Type.Integer({ minimum: 1024, default: 262_144, description: 'Largest step output; a larger one fails the step' }),
+    contextBytes: Type.Integer({ minimum: 1024, default: 4_194_304, description: 'Largest run context (request + outputs); beyond it the run fails' }),
+    historyBytes: Type.Integer({ minimum: 256, default: 16_384, description: 'Step inputs and errors kept in history are cut to this size' }),
+    stepTimeoutMs: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 30_000, description: 'Step deadline unless the step sets timeoutMs' }),
+    maxWaitMs: Type.Integer({ minimum: 0, maximum: 30_000, default: 30_000, description: 'Upper bound of ?wait= on intake' }),
+    modules: Type.Record(Type.String({ minLength: 1 }), RemoteModuleSchema, {
+      default: {},
+      description: 'Remote modules by name (a subsystem), each with its transport',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
