@@ -5,12 +5,13 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { httpFoundation } from './http-foundation.js';
+import { roistatSync } from './roistat-sync.js';
 import type { DatabaseKind } from './lib/databases.js';
 import { REPO_ROOT } from './lib/hub-process.js';
 import { cleanupAll } from './lib/lifecycle.js';
 import type { BenchOptions, CaseResult, Suite, SuiteResult } from './lib/types.js';
 
-const SUITES: Suite[] = [httpFoundation];
+const SUITES: Suite[] = [httpFoundation, roistatSync];
 
 const HELP = `Usage: npm run bench -- [options]
   --only <names>        comma-separated suites to run (${SUITES.map((s) => s.name).join(', ')}); default all
@@ -19,6 +20,8 @@ const HELP = `Usage: npm run bench -- [options]
   --connections <n>     concurrent connections, the same for every case (default 20)
   --pipelining <n>      requests in flight per connection (default 1)
   --clients <n>         clients seeded before the directory cases (default 10000)
+  --sync-changes <n>    client changes and deal changes for roistat-sync (default 100000 each)
+  --sync-window <s>     seconds of registration measured by roistat-sync (default 40)
   --databases <list>    sqlite,postgres (default both; PostgreSQL from BENCH_PG_URL or postgres://postgres@127.0.0.1:5432)
   --profile             run the hub under --cpu-prof and print where its time went`;
 
@@ -31,6 +34,8 @@ function options(): { suites: Suite[]; bench: BenchOptions; stamp: string } {
       connections: { type: 'string', default: '20' },
       pipelining: { type: 'string', default: '1' },
       clients: { type: 'string', default: '10000' },
+      'sync-changes': { type: 'string', default: '100000' },
+      'sync-window': { type: 'string', default: '40' },
       databases: { type: 'string', default: 'sqlite,postgres' },
       profile: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -60,6 +65,8 @@ function options(): { suites: Suite[]; bench: BenchOptions; stamp: string } {
       connections: Math.floor(number('connections', 1)),
       pipelining: Math.floor(number('pipelining', 1)),
       clients: Math.floor(number('clients', 20)),
+      syncChanges: Math.floor(number('sync-changes', 100)),
+      syncWindowS: number('sync-window', 5),
       databases: databases as DatabaseKind[],
       profile: values.profile!,
       outDir: join(REPO_ROOT, '.bench', stamp),

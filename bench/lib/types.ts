@@ -11,6 +11,10 @@ export interface BenchOptions {
   pipelining: number;
   /** Clients seeded before the directory cases. */
   clients: number;
+  /** Client changes and deal changes for the Roistat sync suite (each). */
+  syncChanges: number;
+  /** Seconds of registration the Roistat sync suite measures. */
+  syncWindowS: number;
   databases: DatabaseKind[];
   /** Run the hub under --cpu-prof and summarise where its time went. */
   profile: boolean;

@@ -228,6 +228,40 @@ for (const kind of TEST_DATABASES) {
       }
     });
 
+    it('the example deal provider decides statuses from the hub status group and amount; the hourly re-send sends recent deals again', async () => {
+      const f = await startSyncHub(kind, {
+        order: { process: { types: [1] }, details: { provider: 'examples/roistat/order-details-provider.ts' }, resend: { enabled: true } },
+        status: {
+          '1': { id: 'new', title: 'New' },
+          '2': { id: 'paid', title: 'Paid', type: 'paid' },
+          '3': { id: 'lost', title: 'Lost', type: 'canceled' },
+          '4': { id: 'free', title: 'Free', type: 'canceled' },
+        },
+      });
+      try {
+        await seedDealReference(f.hub); // statuses 1 New (progress), 2 Paid (paid), 3 Cancelled (canceled)
+        const clientId = await create(f, '/clients', { firstName: 'Vera' });
+        const paid = await create(f, '/deals', { title: 'Sofa', clientId, dealTypeId: 1, dealStatusId: 2, amount: 5000 });
+        const gift = await create(f, '/deals', { title: 'Gift', clientId, dealTypeId: 1, dealStatusId: 2, amount: 0 });
+        const lost = await create(f, '/deals', { title: 'Chair', clientId, dealTypeId: 1, dealStatusId: 3, amount: 700 });
+        const test = await create(f, '/deals', { title: 'TEST order', clientId, dealTypeId: 1, dealStatusId: 1 });
+        await eventually('three deals registered', async () => (await overview(f)).orders.registered === 3);
+        assert.equal(f.emu.orders.get(String(paid))!.record.status, 'paid');
+        assert.equal(f.emu.orders.get(String(gift))!.record.status, 'free');
+        assert.equal(f.emu.orders.get(String(lost))!.record.status, 'lost');
+        assert.deepEqual(f.emu.orders.get(String(paid))!.record.fields, { 'Deal type': 'Order' });
+        assert.equal(f.emu.orders.has(String(test)), false);
+
+        const before = f.emu.requests.filter((r) => r.path.endsWith('/add-orders')).length;
+        const outcome = await f.hub.hub.roistat!.registrars.resendRecentOrders();
+        assert.deepEqual({ registered: outcome.registered, failed: outcome.failed, stop: outcome.stop }, { registered: 3, failed: 0, stop: 'idle' });
+        const resends = f.emu.requests.filter((r) => r.path.endsWith('/add-orders')).slice(before);
+        assert.deepEqual(resends.map((r) => r.records), [3]);
+      } finally {
+        await f.close();
+      }
+    });
+
     it('a disabled sync answers plainly: GET says so, POSTs are 409 with the key to set, and all need credentials', async () => {
       const plain = await startTestHub(kind);
       try {

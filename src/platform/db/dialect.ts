@@ -24,6 +24,13 @@ export interface SqlDialect {
    * connection and transactions on it already run one at a time (and one process owns the file).
    */
   lockForTransaction(trx: Kysely<any>, name: string): Promise<void>;
+  /**
+   * `column IN (ids)` for a long list of integer ids. PostgreSQL gets one array parameter
+   * (`= any($1)`), which it parses and plans once whatever the length; SQLite keeps a plain IN list.
+   */
+  idIn(column: string, ids: readonly number[]): RawBuilder<SqlBool>;
+  /** Placeholder for the n-th (1-based) parameter of hand-built SQL: `?` or `$n`. */
+  placeholder(n: number): string;
 }
 
 /** Escapes LIKE wildcards so user input matches literally. */
@@ -44,6 +51,8 @@ const sqlite: SqlDialect = {
   // ulower() is registered on every SQLite connection (connect.ts): a Unicode-aware lower().
   containsIgnoreCase: (column, term) => sql<SqlBool>`ulower(${column}) like ${likePattern(term)} escape '\\'`,
   lockForTransaction: async () => {},
+  idIn: (column, ids) => (ids.length === 0 ? sql<SqlBool>`0 = 1` : sql<SqlBool>`${sql.ref(column)} in (${sql.join(ids.map((id) => sql`${id}`))})`),
+  placeholder: () => '?',
 };
 
 const postgres: SqlDialect = {
@@ -58,6 +67,8 @@ const postgres: SqlDialect = {
   lockForTransaction: async (trx, name) => {
     await sql`select pg_advisory_xact_lock(hashtext(${name}))`.execute(trx);
   },
+  idIn: (column, ids) => sql<SqlBool>`${sql.ref(column)} = any(${[...ids]}::bigint[])`,
+  placeholder: (n) => `$${n}`,
 };
 
 export function dialectFor(name: DialectName): SqlDialect {

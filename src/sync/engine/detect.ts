@@ -45,7 +45,7 @@ export async function detectChanges(deps: DetectDeps, spec: DetectSpec, ids: rea
   await deps.db.transaction().execute(async (trx) => {
     await deps.dialect.lockForTransaction(trx, `sync:${spec.target}:${spec.kind}`);
     const built = await spec.build(trx, unique);
-    const existing = await readRows(trx, spec.target, spec.kind, unique);
+    const existing = await readRows(trx, deps.dialect, spec.target, spec.kind, unique);
     const now = deps.clock.now();
     const writes: SyncRow[] = [];
     const history: HistoryEntry[] = [];
@@ -96,8 +96,8 @@ export async function detectChanges(deps: DetectDeps, spec: DetectSpec, ids: rea
       if (!reverted) result.changed.push(id);
       else result.unchanged++;
     }
-    await writeRows(trx, writes);
-    await writeHistory(trx, history);
+    await writeRows(trx, deps.dialect, writes);
+    await writeHistory(trx, deps.dialect, history);
   });
   return result;
 }

@@ -1,4 +1,5 @@
-import type { Db } from '../../platform/db/index.js';
+import { CompiledQuery } from 'kysely';
+import type { Db, SqlDialect } from '../../platform/db/index.js';
 
 /** All SQL on the sync tables. Times come from the Clock as epoch ms. */
 
@@ -83,12 +84,6 @@ export function rowFromDb(r: Record<string, unknown>): SyncRow {
   };
 }
 
-function rowToDb(row: SyncRow): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, column] of Object.entries(COLUMNS)) out[column] = row[key as keyof SyncRow];
-  return out;
-}
-
 /** IN-lists are cut to this size: well under both databases' bound-parameter limits. */
 export const CHUNK = 500;
 
@@ -98,52 +93,80 @@ export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   return out;
 }
 
-export async function readRows(db: Db, target: string, kind: string, ids: readonly number[]): Promise<Map<number, SyncRow>> {
+export async function readRows(db: Db, dialect: SqlDialect, target: string, kind: string, ids: readonly number[]): Promise<Map<number, SyncRow>> {
   const out = new Map<number, SyncRow>();
-  for (const part of chunks(ids)) {
-    const rows = await db.selectFrom('sync_entities').selectAll().where('target', '=', target).where('kind', '=', kind).where('entity_id', 'in', part).execute();
+  for (const part of chunks(ids, 1000)) {
+    const rows = await db.selectFrom('sync_entities').selectAll().where('target', '=', target).where('kind', '=', kind).where(dialect.idIn('entity_id', part)).execute();
     for (const r of rows) out.set(Number(r.entity_id), rowFromDb(r));
   }
   return out;
 }
 
-export async function readRow(db: Db, target: string, kind: string, id: number): Promise<SyncRow | undefined> {
-  return (await readRows(db, target, kind, [id])).get(id);
+export async function readRow(db: Db, dialect: SqlDialect, target: string, kind: string, id: number): Promise<SyncRow | undefined> {
+  return (await readRows(db, dialect, target, kind, [id])).get(id);
 }
 
-/** Inserts or replaces whole rows, many per statement. */
-export async function writeRows(db: Db, rows: readonly SyncRow[]): Promise<void> {
-  const updatable = Object.values(COLUMNS).filter((c) => c !== 'target' && c !== 'kind' && c !== 'entity_id');
-  // 18 columns a row: 50 rows stay under SQLite's and PostgreSQL's parameter limits with room to spare.
-  for (const part of chunks(rows, 50)) {
-    await db
-      .insertInto('sync_entities')
-      .values(part.map(rowToDb))
-      .onConflict((oc) =>
-        oc.columns(['target', 'kind', 'entity_id']).doUpdateSet((eb) => Object.fromEntries(updatable.map((c) => [c, eb.ref(`excluded.${c}`)]))),
-      )
-      .execute();
+/**
+ * Hand-built multi-row INSERT … ON CONFLICT: detection writes hundreds of rows per call, and building
+ * them through the query builder cost more than the database did. The text depends only on the row
+ * count, so it is built once per count (and SQLite's statement cache reuses the prepared statement).
+ */
+function bulkUpsert(dialect: SqlDialect, table: string, columns: readonly string[], conflict: readonly string[] | null, rowCount: number): string {
+  const key = `${dialect.name}|${table}|${rowCount}`;
+  let text = bulkSql.get(key);
+  if (text) return text;
+  let n = 0;
+  const tuple = () => `(${columns.map(() => dialect.placeholder(++n)).join(', ')})`;
+  const values = Array.from({ length: rowCount }, tuple).join(', ');
+  const update = conflict
+    ? ` ON CONFLICT (${conflict.join(', ')}) DO UPDATE SET ${columns.filter((c) => !conflict.includes(c)).map((c) => `${c} = excluded.${c}`).join(', ')}`
+    : '';
+  text = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values}${update}`;
+  bulkSql.set(key, text);
+  return text;
+}
+const bulkSql = new Map<string, string>();
+
+const ROW_COLUMNS = Object.values(COLUMNS);
+const HISTORY_COLUMNS = ['target', 'kind', 'entity_id', 'at', 'action', 'payload_hash', 'error_code', 'error'] as const;
+// 18 and 8 parameters a row: 500 rows stay well under SQLite's 32766 and PostgreSQL's 65535.
+const WRITE_CHUNK = 500;
+
+const ROW_TYPES: Record<string, string> = { entity_id: 'bigint', depends_on: 'bigint', attempts: 'integer', changed_at: 'bigint', last_attempt_at: 'bigint', registered_at: 'bigint', updated_at: 'bigint', at: 'bigint' };
+
+/**
+ * PostgreSQL: one array parameter per column and `unnest`, so a statement has a handful of parameters
+ * whatever the row count (planning 9,000 scalar parameters cost more than the writing).
+ */
+function unnestInsert(table: string, columns: readonly string[], conflict: readonly string[] | null): string {
+  const arrays = columns.map((c, i) => `$${i + 1}::${ROW_TYPES[c] ?? 'text'}[]`).join(', ');
+  const update = conflict
+    ? ` ON CONFLICT (${conflict.join(', ')}) DO UPDATE SET ${columns.filter((c) => !conflict.includes(c)).map((c) => `${c} = excluded.${c}`).join(', ')}`
+    : '';
+  return `INSERT INTO ${table} (${columns.join(', ')}) SELECT * FROM unnest(${arrays})${update}`;
+}
+
+async function bulkWrite(db: Db, dialect: SqlDialect, table: string, columns: readonly string[], conflict: readonly string[] | null, tuples: unknown[][]): Promise<void> {
+  if (tuples.length === 0) return;
+  if (dialect.name === 'postgres') {
+    const arrays = columns.map((_, i) => tuples.map((t) => t[i]));
+    await db.executeQuery(CompiledQuery.raw(unnestInsert(table, columns, conflict), arrays));
+    return;
+  }
+  for (const part of chunks(tuples, WRITE_CHUNK)) {
+    await db.executeQuery(CompiledQuery.raw(bulkUpsert(dialect, table, columns, conflict, part.length), part.flat()));
   }
 }
 
-export async function writeHistory(db: Db, entries: readonly HistoryEntry[]): Promise<void> {
-  for (const part of chunks(entries, 100)) {
-    await db
-      .insertInto('sync_history')
-      .values(
-        part.map((e) => ({
-          target: e.target,
-          kind: e.kind,
-          entity_id: e.entityId,
-          at: e.at,
-          action: e.action,
-          payload_hash: e.payloadHash,
-          error_code: e.errorCode ?? null,
-          error: e.error ?? null,
-        })),
-      )
-      .execute();
-  }
+/** Inserts or replaces whole rows. */
+export async function writeRows(db: Db, dialect: SqlDialect, rows: readonly SyncRow[]): Promise<void> {
+  const keys = Object.keys(COLUMNS) as (keyof SyncRow)[];
+  await bulkWrite(db, dialect, 'sync_entities', ROW_COLUMNS, ['target', 'kind', 'entity_id'], rows.map((row) => keys.map((k) => row[k])));
+}
+
+export async function writeHistory(db: Db, dialect: SqlDialect, entries: readonly HistoryEntry[]): Promise<void> {
+  const tuples = entries.map((e) => [e.target, e.kind, e.entityId, e.at, e.action, e.payloadHash, e.errorCode ?? null, e.error ?? null]);
+  await bulkWrite(db, dialect, 'sync_history', HISTORY_COLUMNS, null, tuples);
 }
 
 export async function readHistory(db: Db, target: string, kind: string, id: number, limit: number) {

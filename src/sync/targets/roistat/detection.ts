@@ -34,8 +34,8 @@ export interface Detection {
 }
 
 export function createDetection(deps: DetectDeps, settings: RoistatSettings, providers: LoadedProviders): Detection {
-  const clientSpec: DetectSpec = { target: TARGET, kind: 'client', build: (db, ids) => buildClients(db, ids, settings, providers) };
-  const orderSpec: DetectSpec = { target: TARGET, kind: 'order', build: (db, ids) => buildOrders(db, ids, settings, providers) };
+  const clientSpec: DetectSpec = { target: TARGET, kind: 'client', build: (db, ids) => buildClients(db, deps, ids, settings, providers) };
+  const orderSpec: DetectSpec = { target: TARGET, kind: 'order', build: (db, ids) => buildOrders(db, deps, ids, settings, providers) };
   const detection: Detection = {
     clients: (ids, options) => detectChanges(deps, clientSpec, ids, options),
     orders: (ids, options) => detectChanges(deps, orderSpec, ids, options),
@@ -63,8 +63,8 @@ export function createDetection(deps: DetectDeps, settings: RoistatSettings, pro
   return detection;
 }
 
-async function buildClients(db: Db, ids: readonly number[], settings: RoistatSettings, providers: LoadedProviders): Promise<Map<number, Built>> {
-  const snapshots = await loadClientSnapshots(db, ids);
+async function buildClients(db: Db, deps: DetectDeps, ids: readonly number[], settings: RoistatSettings, providers: LoadedProviders): Promise<Map<number, Built>> {
+  const snapshots = await loadClientSnapshots(db, deps.dialect, ids);
   const groups = settings.clients.groups;
   const out = new Map<number, Built>();
   for (const id of ids) {
@@ -77,8 +77,8 @@ async function buildClients(db: Db, ids: readonly number[], settings: RoistatSet
   return out;
 }
 
-async function buildOrders(db: Db, ids: readonly number[], settings: RoistatSettings, providers: LoadedProviders): Promise<Map<number, Built>> {
-  const snapshots = await loadDealSnapshots(db, ids);
+async function buildOrders(db: Db, deps: DetectDeps, ids: readonly number[], settings: RoistatSettings, providers: LoadedProviders): Promise<Map<number, Built>> {
+  const snapshots = await loadDealSnapshots(db, deps.dialect, ids);
   const statusIds = new Set(settings.statuses.map((s) => s.id));
   const out = new Map<number, Built>();
   for (const id of ids) {

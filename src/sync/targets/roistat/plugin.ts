@@ -65,6 +65,7 @@ export async function startRoistatSync(ctx: HubContext): Promise<RoistatSync | u
   const metrics = syncMetrics(ctx);
   const registrars = createRegistrars({
     db: ctx.db,
+    dialect: ctx.dialect,
     clock: ctx.clock,
     log,
     events: ctx.events,

@@ -7,7 +7,7 @@ import {
   type RoistatOrderRecord,
 } from '../../../connectors/roistat/index.js';
 import type { Clock } from '../../../platform/clock.js';
-import type { Db } from '../../../platform/db/index.js';
+import type { Db, SqlDialect } from '../../../platform/db/index.js';
 import type { EventBus } from '../../../platform/events/index.js';
 import type { Logger } from '../../../platform/logging/index.js';
 import { canonicalJson, payloadHash, syncStore, type HistoryEntry, type SyncRow } from '../../engine/index.js';
@@ -16,6 +16,7 @@ import type { RoistatSettings } from './settings.js';
 
 export interface RegistrationDeps {
   db: Db;
+  dialect: SqlDialect;
   clock: Clock;
   log: Logger;
   events: EventBus;
@@ -133,7 +134,7 @@ export function createRegistrars(deps: RegistrationDeps): Registrars {
           await deps.events.publish(trx, { topic: 'sync.roistat.error', entityType: kind, entityId: row.entityId, payload: { code: error.code, error: error.message } });
         }
       }
-      await syncStore.writeHistory(trx, history);
+      await syncStore.writeHistory(trx, deps.dialect, history);
       if (registered > 0) await deps.events.publish(trx, { topic: 'sync.roistat.registered', entityType: kind, entityId: 0, payload: { count: registered } });
     });
     deps.onResult?.(kind, 'registered', registered);

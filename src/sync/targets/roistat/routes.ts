@@ -56,7 +56,7 @@ export function registerRoistatRoutes(app: HubApp, ctx: HubContext, sync: Roista
     async (request) => {
       enabled();
       const { kind, id } = request.params as { kind: 'clients' | 'orders'; id: number };
-      const row = await syncStore.readRow(ctx.db, TARGET, kindOf(kind), id);
+      const row = await syncStore.readRow(ctx.db, ctx.dialect, TARGET, kindOf(kind), id);
       if (!row) throw new AppError('NOT_FOUND', `No Roistat sync state for ${kindOf(kind)} ${id}: it never took part (check groups / deal types) or no change was seen yet`);
       const parse = (text: string | null) => (text === null ? null : (JSON.parse(text) as unknown));
       return {
@@ -84,7 +84,7 @@ export function registerRoistatRoutes(app: HubApp, ctx: HubContext, sync: Roista
       const s = enabled();
       const { kind, id } = request.params as { kind: 'clients' | 'orders'; id: number };
       const result = kind === 'clients' ? await s.detection.clients([id], { force: true }) : await s.detection.orders([id], { force: true });
-      const row = await syncStore.readRow(ctx.db, TARGET, kindOf(kind), id);
+      const row = await syncStore.readRow(ctx.db, ctx.dialect, TARGET, kindOf(kind), id);
       if (!row) throw new AppError('NOT_FOUND', `${kindOf(kind)} ${id} does not exist`);
       return reply.code(202).send({ entityId: id, state: row.state, queued: result.changed.length === 1, reason: row.state === 'pending' ? null : row.lastError });
     },

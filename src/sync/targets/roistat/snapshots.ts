@@ -1,4 +1,4 @@
-import type { Db } from '../../../platform/db/index.js';
+import type { Db, SqlDialect } from '../../../platform/db/index.js';
 import { chunks } from '../../engine/store.js';
 import type { ClientSnapshot, DealSnapshot, ParameterMap } from './providers.js';
 
@@ -7,18 +7,18 @@ import type { ClientSnapshot, DealSnapshot, ParameterMap } from './providers.js'
  * each table is read once per call for all ids, never once per entity.
  */
 
-export async function loadClientSnapshots(db: Db, ids: readonly number[]): Promise<Map<number, ClientSnapshot>> {
+export async function loadClientSnapshots(db: Db, dialect: SqlDialect, ids: readonly number[]): Promise<Map<number, ClientSnapshot>> {
   const out = new Map<number, ClientSnapshot>();
-  for (const part of chunks(ids)) {
+  for (const part of chunks(ids, 1000)) {
     const rows = await db
       .selectFrom('clients as c')
       .leftJoin('companies as co', 'co.id', 'c.company_id')
       .select(['c.id', 'c.first_name', 'c.last_name', 'c.middle_name', 'c.birth_date', 'c.email', 'c.phone', 'c.available', 'c.company_id', 'co.name as company_name', 'c.external_id', 'c.created_at'])
-      .where('c.id', 'in', part)
+      .where(dialect.idIn('c.id', part))
       .execute();
-    const parameters = await loadParameters(db, 'client', part);
+    const parameters = await loadParameters(db, dialect, 'client', part);
     const groups = new Map<number, number[]>();
-    const memberships = await db.selectFrom('client_group_members').select(['client_id', 'group_id']).where('client_id', 'in', part).orderBy('group_id').execute();
+    const memberships = await db.selectFrom('client_group_members').select(['client_id', 'group_id']).where(dialect.idIn('client_id', part)).orderBy('group_id').execute();
     for (const m of memberships) {
       const list = groups.get(Number(m.client_id)) ?? [];
       list.push(Number(m.group_id));
@@ -47,9 +47,9 @@ export async function loadClientSnapshots(db: Db, ids: readonly number[]): Promi
   return out;
 }
 
-export async function loadDealSnapshots(db: Db, ids: readonly number[]): Promise<Map<number, DealSnapshot>> {
+export async function loadDealSnapshots(db: Db, dialect: SqlDialect, ids: readonly number[]): Promise<Map<number, DealSnapshot>> {
   const out = new Map<number, DealSnapshot>();
-  for (const part of chunks(ids)) {
+  for (const part of chunks(ids, 1000)) {
     const rows = await db
       .selectFrom('deals as d')
       .innerJoin('deal_types as t', 't.id', 'd.deal_type_id')
@@ -72,9 +72,9 @@ export async function loadDealSnapshots(db: Db, ids: readonly number[]): Promise
         'd.created_at',
         'd.updated_at',
       ])
-      .where('d.id', 'in', part)
+      .where(dialect.idIn('d.id', part))
       .execute();
-    const parameters = await loadParameters(db, 'deal', part);
+    const parameters = await loadParameters(db, dialect, 'deal', part);
     for (const r of rows) {
       const id = Number(r.id);
       out.set(id, {
@@ -100,13 +100,13 @@ export async function loadDealSnapshots(db: Db, ids: readonly number[]): Promise
   return out;
 }
 
-async function loadParameters(db: Db, entityType: string, ids: readonly number[]): Promise<Map<number, ParameterMap>> {
+async function loadParameters(db: Db, dialect: SqlDialect, entityType: string, ids: readonly number[]): Promise<Map<number, ParameterMap>> {
   const rows = await db
     .selectFrom('parameter_values as v')
     .innerJoin('parameters as p', 'p.id', 'v.parameter_id')
     .select(['v.entity_id', 'v.parameter_id', 'v.value', 'p.type'])
     .where('v.entity_type', '=', entityType)
-    .where('v.entity_id', 'in', ids)
+    .where(dialect.idIn('v.entity_id', ids))
     .execute();
   const out = new Map<number, ParameterMap>();
   for (const r of rows) {
