@@ -76,6 +76,7 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
   const active = new Map<string, { id: number; done: Promise<void> }>();
 
   let running = false;
+  let stopping = new AbortController();
   let loopDone: Promise<void> = Promise.resolve();
   let heartbeat: NodeJS.Timeout | undefined;
   // When the last claim filled every free slot there may be more due work: a finishing job wakes the loop.
@@ -162,7 +163,7 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
         log.error(meta, 'job dead: unknown task');
         return;
       }
-      const info: JobInfo = { id: job.id, task: job.task, key: job.job_key, attempt: job.attempts, maxAttempts: job.max_attempts };
+      const info: JobInfo = { id: job.id, task: job.task, key: job.job_key, attempt: job.attempts, maxAttempts: job.max_attempts, signal: stopping.signal };
       const started = Date.now();
       log.debug(meta, 'job started');
       let outcome: void | TaskRepeat;
@@ -251,6 +252,7 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
     async start() {
       if (running) return;
       running = true;
+      if (stopping.signal.aborted) stopping = new AbortController();
       startHeartbeat();
       loopDone = loop();
       log.info({ concurrency: options.concurrency, tasks: [...tasks.keys()], schedules: [...schedules.keys()] }, 'job workers started');
@@ -258,6 +260,7 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
     async stop() {
       if (!running) return;
       running = false;
+      stopping.abort();
       nudge();
       await loopDone;
       const bound = options.stopTimeoutMs ?? 10_000;

@@ -6,6 +6,8 @@ export interface JobInfo {
   key: string | null;
   attempt: number;
   maxAttempts: number;
+  /** Aborted when the worker is stopping: long handlers should wrap up (a repeating one returns early). */
+  signal: AbortSignal;
 }
 
 /**

@@ -32,7 +32,7 @@ export const syncMigration: ModuleMigration = {
       .addPrimaryKeyConstraint('sync_entities_pk', ['target', 'kind', 'entity_id'])
       .execute();
     // The registrars' queue: pending ones oldest first, errored ones by last attempt.
-    await db.schema.createIndex('sync_entities_state_idx').on('sync_entities').columns(['target', 'kind', 'state', 'changed_at']).execute();
+    await db.schema.createIndex('sync_entities_state_idx').on('sync_entities').columns(['target', 'kind', 'state', 'changed_at', 'entity_id']).execute();
 
     await dialect
       .addIdColumn(db.schema.createTable('sync_history'))

@@ -42,8 +42,8 @@ export async function startRoistatSync(ctx: HubContext): Promise<RoistatSync | u
   for (const warning of warnings) log.warn(warning);
   let sync: RoistatSync | undefined;
   // Tasks exist even while disabled, so jobs left from an earlier configuration end quietly.
-  for (const name of REGISTRAR_NAMES) ctx.jobs.defineTask(taskName(name), async () => (sync ? runRegistrar(sync, name) : undefined));
-  ctx.jobs.defineTask(FULL_SCAN_TASK, async () => (sync ? fullScan(ctx, sync) : undefined));
+  for (const name of REGISTRAR_NAMES) ctx.jobs.defineTask(taskName(name), async (_p, job) => (sync ? runRegistrar(sync, name, job.signal) : undefined));
+  ctx.jobs.defineTask(FULL_SCAN_TASK, async (_p, job) => (sync ? fullScan(ctx, sync, job.signal) : undefined));
   ctx.jobs.defineTask(RESEND_TASK, async () => {
     if (sync?.settings.orders.resend) await sync.registrars.resendRecentOrders();
   });
@@ -76,7 +76,7 @@ export async function startRoistatSync(ctx: HubContext): Promise<RoistatSync | u
   });
   sync = { settings, client, detection, registrars, requestFullScan: () => requestFullScan(ctx, settings, true) };
 
-  ctx.events.subscribeBatch(DETECT_SUBSCRIBER, (events) => detection.handleEvents(events), { topics: DETECTION_TOPICS, batchSize: 1000 });
+  ctx.events.subscribeBatch(DETECT_SUBSCRIBER, (events) => detection.handleEvents(events), { topics: DETECTION_TOPICS, batchSize: 5000 });
   // A restart is how an operator applies a fixed configuration: an earlier halt does not outlive it.
   await registrars.resume();
   for (const r of settings.registrars) await ctx.jobs.enqueue(ctx.db, taskName(r.registrar), {}, { key: taskName(r.registrar) });
@@ -90,17 +90,17 @@ export async function startRoistatSync(ctx: HubContext): Promise<RoistatSync | u
   return sync;
 }
 
-async function runRegistrar(sync: RoistatSync, name: RegistrarName): Promise<TaskRepeat | void> {
+async function runRegistrar(sync: RoistatSync, name: RegistrarName, signal: AbortSignal): Promise<TaskRepeat | void> {
   const own = sync.settings.registrars.find((r) => r.registrar === name);
   if (!own) return; // no longer configured: the job ends
   const enabled = (n: RegistrarName) => sync.settings.registrars.some((r) => r.registrar === n);
   let outcome: RunOutcome;
   switch (name) {
     case 'UpdatedClientRegistrar':
-      outcome = await sync.registrars.updated('client');
+      outcome = await sync.registrars.updated('client', signal);
       break;
     case 'UpdatedOrderRegistrar':
-      outcome = await sync.registrars.updated('order');
+      outcome = await sync.registrars.updated('order', signal);
       break;
     case 'ErrorClientRegistrar':
     case 'ErrorOrderRegistrar': {
@@ -108,7 +108,7 @@ async function runRegistrar(sync: RoistatSync, name: RegistrarName): Promise<Tas
       const requeued = await sync.registrars.requeueErrors(kind, own.syncIntervalHours);
       // Normally the Updated registrar sends what was queued again; without one, this one does.
       const sender: RegistrarName = kind === 'client' ? 'UpdatedClientRegistrar' : 'UpdatedOrderRegistrar';
-      outcome = requeued > 0 && !enabled(sender) ? await sync.registrars.updated(kind) : { registered: 0, failed: 0, stop: 'idle' };
+      outcome = requeued > 0 && !enabled(sender) ? await sync.registrars.updated(kind, signal) : { registered: 0, failed: 0, stop: 'idle' };
       break;
     }
     case 'OrderStatusRegistrar':
@@ -153,7 +153,7 @@ async function requestFullScan(ctx: HubContext, settings: RoistatSettings, alway
 }
 
 /** Walks clients then deals by id in chunks, saving its place after each, so a crash resumes. */
-async function fullScan(ctx: HubContext, sync: RoistatSync): Promise<TaskRepeat | void> {
+async function fullScan(ctx: HubContext, sync: RoistatSync, signal: AbortSignal): Promise<TaskRepeat | void> {
   const started = ctx.clock.now();
   for (;;) {
     const state = await syncStore.readTargetState<ScanState>(ctx.db, TARGET, SCAN_KEY);
@@ -174,7 +174,7 @@ async function fullScan(ctx: HubContext, sync: RoistatSync): Promise<TaskRepeat 
           : { ...state, phase: 'done', afterId: 0 };
     await syncStore.writeTargetState(ctx.db, TARGET, SCAN_KEY, next, ctx.clock.now());
     if (next.phase === 'done') ctx.log.info({ target: TARGET }, 'Roistat full scan finished');
-    if (ctx.clock.now() - started > 30_000) return { repeatAfterMs: 0 };
+    if (ctx.clock.now() - started > 30_000 || signal.aborted) return { repeatAfterMs: 0 };
   }
 }
 

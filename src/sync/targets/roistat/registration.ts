@@ -59,7 +59,7 @@ const MAX_RUN_MS = 30_000;
 
 export interface Registrars {
   /** UpdatedClientRegistrar / UpdatedOrderRegistrar: registers pending entities in batches until none is left. */
-  updated(kind: SyncKind): Promise<RunOutcome>;
+  updated(kind: SyncKind, signal?: AbortSignal): Promise<RunOutcome>;
   /** ErrorClientRegistrar / ErrorOrderRegistrar: rebuilds errored entities whose last attempt is old enough and queues them again. */
   requeueErrors(kind: SyncKind, syncIntervalHours: number): Promise<number>;
   /** OrderStatusRegistrar: sends the whole configured status list when it differs from the registered one. */
@@ -150,7 +150,7 @@ export function createRegistrars(deps: RegistrationDeps): Registrars {
   }
 
   const registrars: Registrars = {
-    async updated(kind) {
+    async updated(kind, signal) {
       const started = clock.now();
       const total: RunOutcome = { registered: 0, failed: 0, stop: 'idle' };
       if (await registrars.halted()) return { ...total, stop: 'halted' };
@@ -162,7 +162,7 @@ export function createRegistrars(deps: RegistrationDeps): Registrars {
         total.registered += outcome.registered;
         total.failed += outcome.failed;
         if (outcome.stop !== 'idle') return { ...total, stop: outcome.stop, retryAfterMs: outcome.retryAfterMs };
-        if (clock.now() - started > MAX_RUN_MS) return { ...total, stop: 'time-up' };
+        if (clock.now() - started > MAX_RUN_MS || signal?.aborted) return { ...total, stop: 'time-up' };
       }
     },
 
