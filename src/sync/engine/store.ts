@@ -1,4 +1,4 @@
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Db, SqlDialect } from '../../platform/db/index.js';
 
 /** All SQL on the sync tables. Times come from the Clock as epoch ms. */
@@ -206,11 +206,23 @@ export async function pendingRows(
 ): Promise<SyncRow[]> {
   let q = db.selectFrom('sync_entities as s').selectAll('s').where('s.target', '=', target).where('s.kind', '=', kind).where('s.state', '=', 'pending');
   if (ready) {
+    // EXISTS rather than a join: the planner walks the pending index in order and probes each row,
+    // stopping at `limit`, instead of joining every pending deal first.
     q = q
-      .leftJoin('sync_entities as d', (j) =>
-        j.on('d.target', '=', target).on('d.kind', '=', ready.dependsOnKind).onRef('d.entity_id', '=', 's.depends_on'),
+      .where((eb) =>
+        eb.or([
+          eb('s.depends_on', 'is', null),
+          eb.exists(
+            eb
+              .selectFrom('sync_entities as d')
+              .select('d.entity_id')
+              .where('d.target', '=', target)
+              .where('d.kind', '=', ready.dependsOnKind)
+              .whereRef('d.entity_id', '=', 's.depends_on')
+              .where('d.registered_hash', 'is not', null),
+          ),
+        ]),
       )
-      .where((eb) => eb.or([eb('s.depends_on', 'is', null), eb('d.registered_hash', 'is not', null)]))
       .where((eb) =>
         ready.statusRefs.length > 0 ? eb.or([eb('s.status_ref', 'is', null), eb('s.status_ref', 'in', [...ready.statusRefs])]) : eb('s.status_ref', 'is', null),
       );
@@ -253,34 +265,53 @@ export async function idsInState(db: Db, target: string, kind: string, state: Sy
  * changed meanwhile stays pending with its newer payload (and is sent next round).
  */
 export async function markRegistered(db: Db, row: SyncRow, remoteId: string, now: number): Promise<boolean> {
-  const r = await db
-    .updateTable('sync_entities')
-    .set({
-      state: 'registered',
-      remote_id: remoteId,
-      registered_payload: row.payload,
-      registered_hash: row.payloadHash,
-      attempts: 0,
-      last_error_code: null,
-      last_error: null,
-      last_attempt_at: now,
-      registered_at: now,
-      updated_at: now,
-    })
-    .where('target', '=', row.target)
-    .where('kind', '=', row.kind)
-    .where('entity_id', '=', row.entityId)
-    .where('payload_hash', '=', row.payloadHash)
-    .where('state', '=', 'pending')
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+  return stillPendingWith(db, row, {
+    state: 'registered',
+    remote_id: remoteId,
+    registered_payload: row.payload,
+    registered_hash: row.payloadHash,
+    attempts: 0,
+    last_error_code: null,
+    last_error: null,
+    last_attempt_at: now,
+    registered_at: now,
+    updated_at: now,
+  });
+}
+
+/**
+ * markRegistered for a whole batch; returns the ids that were still pending with the sent payload.
+ * PostgreSQL: one UPDATE … FROM unnest(…) instead of a round trip per row.
+ */
+export async function markRegisteredMany(db: Db, dialect: SqlDialect, rows: readonly SyncRow[], now: number): Promise<Set<number>> {
+  const done = new Set<number>();
+  if (rows.length === 0) return done;
+  if (dialect.name !== 'postgres') {
+    for (const row of rows) if (await markRegistered(db, row, String(row.entityId), now)) done.add(row.entityId);
+    return done;
+  }
+  const { target, kind } = rows[0]!;
+  const result = await sql<{ entity_id: string | number }>`
+    update sync_entities s
+       set state = 'registered', remote_id = u.entity_id::text, registered_payload = s.payload, registered_hash = s.payload_hash,
+           attempts = 0, last_error_code = null, last_error = null, last_attempt_at = ${now}, registered_at = ${now}, updated_at = ${now}
+      from unnest(${rows.map((r) => r.entityId)}::bigint[], ${rows.map((r) => r.payloadHash)}::text[]) as u(entity_id, hash)
+     where s.target = ${target} and s.kind = ${kind} and s.entity_id = u.entity_id and s.payload_hash = u.hash and s.state = 'pending'
+    returning s.entity_id`.execute(db);
+  for (const r of result.rows) done.add(Number(r.entity_id));
+  return done;
 }
 
 /** The attempt with `hash` failed; a row whose payload changed meanwhile keeps its newer pending payload. */
 export async function markFailed(db: Db, row: SyncRow, code: string, error: string, now: number): Promise<boolean> {
+  return stillPendingWith(db, row, { state: 'error', attempts: sql`attempts + 1`, last_error_code: code, last_error: error, last_attempt_at: now, updated_at: now });
+}
+
+/** Applies `set` only to the row if it is still pending with the payload that was sent. */
+async function stillPendingWith(db: Db, row: SyncRow, set: Record<string, unknown>): Promise<boolean> {
   const r = await db
     .updateTable('sync_entities')
-    .set((eb) => ({ state: 'error', attempts: eb('attempts', '+', 1), last_error_code: code, last_error: error, last_attempt_at: now, updated_at: now }))
+    .set(set)
     .where('target', '=', row.target)
     .where('kind', '=', row.kind)
     .where('entity_id', '=', row.entityId)

@@ -110,12 +110,14 @@ export function createRegistrars(deps: RegistrationDeps): Registrars {
     let failed = 0;
     let stopError: RoistatError | undefined;
     await db.transaction().execute(async (trx) => {
+      // The remote id is the hub id (the provider checks enforce it), so accepted rows go in one statement.
+      const accepted = await syncStore.markRegisteredMany(trx, deps.dialect, rows.filter((_, i) => bulk.results[i]!.ok), now);
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i]!;
         const result = bulk.results[i]!;
         const base = { target: TARGET, kind, entityId: row.entityId, at: now, payloadHash: row.payloadHash };
         if (result.ok) {
-          if (await syncStore.markRegistered(trx, row, records[i]!.id, now)) {
+          if (accepted.has(row.entityId)) {
             registered++;
             history.push({ ...base, action: 'registered' });
           }
