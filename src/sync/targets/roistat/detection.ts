@@ -10,27 +10,20 @@ import { idsReferencing, loadClientSnapshots, loadDealSnapshots } from './snapsh
 export const TARGET = 'roistat';
 export type SyncKind = 'client' | 'order';
 
-/** Hub topics whose changes can alter what Roistat should hold. */
-export const DETECTION_TOPICS = [
-  'client.created',
-  'client.updated',
-  'client.deleted',
-  'client.parameters_changed',
-  'client.groups_changed',
-  'deal.created',
-  'deal.updated',
-  'deal.deleted',
-  'deal.parameters_changed',
-  'company.updated',
-  'deal_status.updated',
-  'deal_type.updated',
-];
+/**
+ * Hub topics whose changes can alter what Roistat should hold, per kind. Clients and deals have a
+ * subscriber each, so the two detections run side by side (they take different locks).
+ */
+export const DETECTION_TOPICS: Record<SyncKind, string[]> = {
+  client: ['client.created', 'client.updated', 'client.deleted', 'client.parameters_changed', 'client.groups_changed', 'company.updated'],
+  order: ['deal.created', 'deal.updated', 'deal.deleted', 'deal.parameters_changed', 'company.updated', 'deal_status.updated', 'deal_type.updated'],
+};
 
 export interface Detection {
   clients(ids: readonly number[], options?: { force?: boolean }): Promise<DetectResult>;
   orders(ids: readonly number[], options?: { force?: boolean }): Promise<DetectResult>;
-  /** The batch subscriber: works out which clients and deals the events touch, then detects them. */
-  handleEvents(events: readonly DomainEvent[]): Promise<void>;
+  /** A batch subscriber: works out which entities of `kind` the events touch, then detects them. */
+  handleEvents(kind: SyncKind, events: readonly DomainEvent[]): Promise<void>;
 }
 
 export function createDetection(deps: DetectDeps, settings: RoistatSettings, providers: LoadedProviders): Detection {
@@ -39,25 +32,21 @@ export function createDetection(deps: DetectDeps, settings: RoistatSettings, pro
   const detection: Detection = {
     clients: (ids, options) => detectChanges(deps, clientSpec, ids, options),
     orders: (ids, options) => detectChanges(deps, orderSpec, ids, options),
-    async handleEvents(events) {
-      const clientIds = new Set<number>();
-      const dealIds = new Set<number>();
+    async handleEvents(kind, events) {
+      const ids = new Set<number>();
+      const own = kind === 'client' ? 'client' : 'deal';
+      const table = kind === 'client' ? 'clients' : 'deals';
       for (const e of events) {
         const id = Number(e.entityId);
         if (!Number.isSafeInteger(id)) continue;
-        if (e.entityType === 'client') clientIds.add(id);
-        else if (e.entityType === 'deal') dealIds.add(id);
-        else if (e.topic === 'company.updated') {
-          for (const c of await idsReferencing(deps.db, 'clients', 'company_id', id)) clientIds.add(c);
-          for (const d of await idsReferencing(deps.db, 'deals', 'company_id', id)) dealIds.add(d);
-        } else if (e.topic === 'deal_status.updated') {
-          for (const d of await idsReferencing(deps.db, 'deals', 'deal_status_id', id)) dealIds.add(d);
-        } else if (e.topic === 'deal_type.updated') {
-          for (const d of await idsReferencing(deps.db, 'deals', 'deal_type_id', id)) dealIds.add(d);
-        }
+        if (e.entityType === own) ids.add(id);
+        else if (e.topic === 'company.updated') for (const x of await idsReferencing(deps.db, table, 'company_id', id)) ids.add(x);
+        else if (kind === 'order' && e.topic === 'deal_status.updated') for (const x of await idsReferencing(deps.db, 'deals', 'deal_status_id', id)) ids.add(x);
+        else if (kind === 'order' && e.topic === 'deal_type.updated') for (const x of await idsReferencing(deps.db, 'deals', 'deal_type_id', id)) ids.add(x);
       }
-      if (clientIds.size > 0) await detection.clients([...clientIds]);
-      if (dealIds.size > 0 && settings.orders.types.length > 0) await detection.orders([...dealIds]);
+      if (ids.size === 0) return;
+      if (kind === 'client') await detection.clients([...ids]);
+      else if (settings.orders.types.length > 0) await detection.orders([...ids]);
     },
   };
   return detection;

@@ -8,7 +8,8 @@ import { loadProviders } from './provider-loader.js';
 import { createRegistrars, type Registrars, type RunOutcome } from './registration.js';
 import { REGISTRAR_NAMES, resolveRoistatSettings, type RegistrarName, type RegistrarSettings, type RoistatSettings } from './settings.js';
 
-export const DETECT_SUBSCRIBER = 'sync.roistat.detect';
+/** The detection subscribers' names (their checkpoints), by kind. */
+export const DETECT_SUBSCRIBERS: Record<SyncKind, string> = { client: 'sync.roistat.detect.clients', order: 'sync.roistat.detect.orders' };
 export const FULL_SCAN_TASK = 'sync.roistat.full-scan';
 const RESEND_TASK = 'sync.roistat.resend-orders';
 const PRUNE_TASK = 'sync.roistat.prune-history';
@@ -76,7 +77,9 @@ export async function startRoistatSync(ctx: HubContext): Promise<RoistatSync | u
   });
   sync = { settings, client, detection, registrars, requestFullScan: () => requestFullScan(ctx, settings, true) };
 
-  ctx.events.subscribeBatch(DETECT_SUBSCRIBER, (events) => detection.handleEvents(events), { topics: DETECTION_TOPICS, batchSize: 5000 });
+  for (const kind of ['client', 'order'] as const) {
+    ctx.events.subscribeBatch(DETECT_SUBSCRIBERS[kind], (events) => detection.handleEvents(kind, events), { topics: DETECTION_TOPICS[kind], batchSize: 5000 });
+  }
   // A restart is how an operator applies a fixed configuration: an earlier halt does not outlive it.
   await registrars.resume();
   for (const r of settings.registrars) await ctx.jobs.enqueue(ctx.db, taskName(r.registrar), {}, { key: taskName(r.registrar) });

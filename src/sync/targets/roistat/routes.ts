@@ -4,7 +4,7 @@ import { AppError } from '../../../platform/errors/index.js';
 import type { HubApp } from '../../../platform/http/index.js';
 import { syncStore } from '../../engine/index.js';
 import { DETECTION_TOPICS, TARGET, type SyncKind } from './detection.js';
-import { DETECT_SUBSCRIBER, type RoistatSync } from './plugin.js';
+import { DETECT_SUBSCRIBERS, type RoistatSync } from './plugin.js';
 import { HALT_KEY, STATUSES_KEY, type Halt, type StatusState } from './registration.js';
 
 const view = { permission: 'stats.view' as const };
@@ -119,15 +119,19 @@ export function registerRoistatRoutes(app: HubApp, ctx: HubContext, sync: Roista
   });
 }
 
-/** Directory events the detection subscriber has not handled yet. */
+/** Directory events the detection subscribers have not handled yet. */
 async function eventsWaiting(ctx: HubContext): Promise<number> {
-  const consumer = await ctx.db.selectFrom('event_consumers').select('last_event_id').where('name', '=', DETECT_SUBSCRIBER).executeTakeFirst();
-  if (!consumer) return 0;
-  const r = await ctx.db
-    .selectFrom('events')
-    .select((eb) => eb.fn.countAll().as('n'))
-    .where('id', '>', Number(consumer.last_event_id))
-    .where('topic', 'in', DETECTION_TOPICS)
-    .executeTakeFirst();
-  return Number(r?.n ?? 0);
+  let waiting = 0;
+  for (const kind of ['client', 'order'] as const) {
+    const consumer = await ctx.db.selectFrom('event_consumers').select('last_event_id').where('name', '=', DETECT_SUBSCRIBERS[kind]).executeTakeFirst();
+    if (!consumer) continue;
+    const r = await ctx.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('id', '>', Number(consumer.last_event_id))
+      .where('topic', 'in', DETECTION_TOPICS[kind])
+      .executeTakeFirst();
+    waiting += Number(r?.n ?? 0);
+  }
+  return waiting;
 }
