@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './platform/logging/index.js';
 import { createPrincipalStore, directoryMigrations, registerDirectoryRoutes, seedBootstrap, seedDemo } from './directory/index.js';
 import { registerRoistatRoutes, startRoistatSync, syncMigration, type RoistatSync } from './sync/index.js';
 import {
+  configuredLocalModules,
   createFlowRuntime,
   createHttpTransport,
   createNatsTransport,
@@ -106,7 +107,7 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
       events,
       jobs,
       settings: config.flows,
-      modules: flowModules,
+      modules: [...configuredLocalModules(config.flows, { log: log.child({ component: 'bitrix24' }) }, flowModules), ...flowModules],
       afterCommit: () => (jobs.nudge(), events.poke()),
       // Remote modules (flows.modules.<name>): 202-callbacks over HTTP are not routed yet, so HTTP modules answer synchronously.
       transports: {

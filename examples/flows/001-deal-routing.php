@@ -16,6 +16,7 @@ return [
         'get-bitrix-deal'                => [
             'id'        => 'get-bitrix-deal',
             'subsystem' => 'bitrix24.find-deal',
+            'input'     => ['contactId' => 'bitrix-find-contact.ID'],
             'next'      => ['remember-deal'],
             'prev'      => ['bitrix-find-contact'],
             'condition' => [

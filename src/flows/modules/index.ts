@@ -1,5 +1,7 @@
 // Built-in local modules: each is a LocalModule (src/flows/runtime/module.ts) run in-process.
 import type { LocalModule } from '../runtime/module.js';
+import type { FlowsSettings } from '../runtime/deps.js';
+import { createBitrix24Modules, type Bitrix24ModuleDeps } from './bitrix24/index.js';
 import { delayModule } from './delay.js';
 import { httpRequestModule } from './http-request.js';
 import { setModule } from './set.js';
@@ -8,5 +10,15 @@ import { transformModule } from './transform.js';
 export { delayModule, httpRequestModule, setModule, transformModule };
 export { TRANSFORM_OPS } from './transform.js';
 export { render } from './template.js';
+export { createBitrix24Modules, BITRIX24_MODULE_NAMES, type Bitrix24ModuleDeps, type Bitrix24ModuleSettings } from './bitrix24/index.js';
 
 export const BUILTIN_LOCAL_MODULES: readonly LocalModule[] = [setModule, transformModule, delayModule, httpRequestModule];
+
+/**
+ * Built-in modules that need the config (the bitrix24.* family, over `flows.bitrix24`). Names that
+ * `others` already provide (a plugin's own module, a test's stand-in) are left out, so those win.
+ */
+export function configuredLocalModules(flows: FlowsSettings, deps: Bitrix24ModuleDeps, others: readonly LocalModule[] = []): LocalModule[] {
+  const taken = new Set(others.map((m) => m.name));
+  return createBitrix24Modules(flows.bitrix24, deps).filter((m) => !taken.has(m.name));
+}

@@ -16,6 +16,29 @@ const RemoteModuleSchema = Type.Object(
   { additionalProperties: false },
 );
 
+// The portal the built-in bitrix24.* modules talk to. Either an inbound webhook, or OAuth portal + token
+// (which of the two is checked when the modules are built, so both problems are named at start).
+const Bitrix24Schema = Type.Object(
+  {
+    webhookUrl: Type.Optional(Type.String({ minLength: 1, description: 'Inbound webhook https://<portal>/rest/<user id>/<secret>/ (a secret: printed as ***)' })),
+    portalUrl: Type.Optional(Type.String({ minLength: 1, description: 'OAuth: the portal address, e.g. https://example.bitrix24.ru (with accessToken)' })),
+    accessToken: Type.Optional(Type.String({ minLength: 1, description: 'OAuth: the access token (a secret: printed as ***)' })),
+    rateLimit: Type.Optional(
+      Type.Object(
+        {
+          drainPerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'Requests per second the bucket drains: 2, or 5 on Enterprise' })),
+          burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'Bucket size: 50, or 250 on Enterprise' })),
+          reserve: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, description: 'Part of the burst left for the portal UI and other apps' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, description: 'Per-request timeout (an outage, retryable); default 60000' })),
+    originator: Type.String({ minLength: 1, maxLength: 50, default: 'conveyor', description: 'ORIGINATOR_ID of leads added by bitrix24.add-lead' }),
+  },
+  { additionalProperties: false },
+);
+
 export const FlowsSchema = Type.Object(
   {
     dir: Type.String({ default: './flows', description: 'Folder of flow files (.yaml, .yml, .json, .php) loaded at start; a missing folder means no flows' }),
@@ -30,6 +53,7 @@ export const FlowsSchema = Type.Object(
       default: {},
       description: 'Remote modules by name (a subsystem), each with its transport',
     }),
+    bitrix24: Type.Optional(Bitrix24Schema),
   },
   { additionalProperties: false, default: {} },
 );
