@@ -11,9 +11,9 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { ModuleTransport, StepCall, StepOutcome } from '../runtime/module.js';
-import { aborted, failure, parseModuleAnswer, silentLog, timedOut, type TransportLog } from './outcome.js';
+import { parseModuleAnswer, silentLog, type TransportLog } from './outcome.js';
 import { answerCall, assertModuleName, correlationIdOf, parseStepCall, type ModuleHandler, type ServedModule } from './module-side.js';
-import { awaitAnswer, createWaiter, effectiveDeadline, type Waiter } from './waiter.js';
+import { publishAndAwait, type Waiter } from './waiter.js';
 
 export const DEFAULT_NATS_STREAM = 'CONVEYOR_MODULES';
 export const DEFAULT_NATS_SUBJECT_PREFIX = 'conveyor.module';
@@ -81,33 +81,14 @@ export async function createNatsTransport(opts: NatsTransportOptions): Promise<M
     },
   });
 
-  async function call(step: StepCall, signal: AbortSignal): Promise<StepOutcome> {
-    if (signal.aborted) return aborted(step.module);
-    const deadline = effectiveDeadline(step.deadline, opts.timeoutMs);
-    if (deadline <= Date.now()) return timedOut(step.module, deadline);
-    const correlationId = correlationIdOf(step);
-    const waiter = createWaiter();
-    const set = waiting.get(correlationId) ?? new Set<Waiter>();
-    set.add(waiter);
-    waiting.set(correlationId, set);
-    try {
+  function call(step: StepCall, signal: AbortSignal): Promise<StepOutcome> {
+    return publishAndAwait(step, signal, { timeoutMs: opts.timeoutMs, waiting, where: subject, log }, async (correlationId, deadline) => {
       const h = headers();
       h.set(REPLY_TO_HEADER, inbox);
       h.set(CORRELATION_HEADER, correlationId);
-      try {
-        // msgID = one per attempt: a re-published attempt is stored once, a new attempt always reaches the module.
-        await js.publish(subject, JSON.stringify(step), { msgID: correlationId, headers: h, timeout: Math.max(1, deadline - Date.now()) });
-      } catch (err) {
-        if (signal.aborted) return aborted(step.module);
-        const message = (err as Error).message;
-        log.warn({ module: step.module, subject, err: message }, 'publish to JetStream failed');
-        return failure('MODULE_UNREACHABLE', `could not queue the call for module ${step.module} on ${subject}: ${message}`, true);
-      }
-      return await awaitAnswer(waiter.answer, step.module, deadline, signal);
-    } finally {
-      set.delete(waiter);
-      if (set.size === 0) waiting.delete(correlationId);
-    }
+      // msgID = one per attempt: a re-published attempt is stored once, a new attempt always reaches the module.
+      await js.publish(subject, JSON.stringify(step), { msgID: correlationId, headers: h, timeout: Math.max(1, deadline - Date.now()) });
+    });
   }
 
   return {

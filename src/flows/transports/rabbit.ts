@@ -1,8 +1,8 @@
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { ModuleTransport, StepCall, StepOutcome } from '../runtime/module.js';
-import { aborted, failure, parseModuleAnswer, silentLog, timedOut, type TransportLog } from './outcome.js';
+import { failure, parseModuleAnswer, silentLog, type TransportLog } from './outcome.js';
 import { answerCall, assertModuleName, correlationIdOf, parseStepCall, type ModuleHandler, type ServedModule } from './module-side.js';
-import { awaitAnswer, createWaiter, effectiveDeadline, type Waiter } from './waiter.js';
+import { publishAndAwait, type Waiter } from './waiter.js';
 
 export const DEFAULT_RABBIT_QUEUE_PREFIX = 'conveyor.module';
 
@@ -92,38 +92,19 @@ export async function createRabbitTransport(opts: RabbitTransportOptions): Promi
   // Connect now so a wrong URL or a missing broker shows at start-up, like the NATS transport.
   await connected();
 
-  async function call(step: StepCall, signal: AbortSignal): Promise<StepOutcome> {
-    if (signal.aborted) return aborted(step.module);
-    const deadline = effectiveDeadline(step.deadline, opts.timeoutMs);
-    if (deadline <= Date.now()) return timedOut(step.module, deadline);
-    const correlationId = correlationIdOf(step);
-    const waiter = createWaiter();
-    const set = waiting.get(correlationId) ?? new Set<Waiter>();
-    set.add(waiter);
-    waiting.set(correlationId, set);
-    try {
-      try {
-        const { channel, replyQueue } = await connected();
-        await confirmSend(channel, queue, Buffer.from(JSON.stringify(step)), {
-          persistent: true,
-          contentType: 'application/json',
-          correlationId,
-          messageId: correlationId,
-          replyTo: replyQueue,
-          // RabbitMQ drops the call once nobody waits for it.
-          expiration: String(Math.max(1, deadline - Date.now())),
-        });
-      } catch (err) {
-        if (signal.aborted) return aborted(step.module);
-        const message = (err as Error).message;
-        log.warn({ module: step.module, queue, err: message }, 'publish to RabbitMQ failed');
-        return failure('MODULE_UNREACHABLE', `could not queue the call for module ${step.module} on ${queue}: ${message}`, true);
-      }
-      return await awaitAnswer(waiter.answer, step.module, deadline, signal);
-    } finally {
-      set.delete(waiter);
-      if (set.size === 0) waiting.delete(correlationId);
-    }
+  function call(step: StepCall, signal: AbortSignal): Promise<StepOutcome> {
+    return publishAndAwait(step, signal, { timeoutMs: opts.timeoutMs, waiting, where: queue, log }, async (correlationId, deadline) => {
+      const { channel, replyQueue } = await connected();
+      await confirmSend(channel, queue, Buffer.from(JSON.stringify(step)), {
+        persistent: true,
+        contentType: 'application/json',
+        correlationId,
+        messageId: correlationId,
+        replyTo: replyQueue,
+        // RabbitMQ drops the call once nobody waits for it.
+        expiration: String(Math.max(1, deadline - Date.now())),
+      });
+    });
   }
 
   return {

@@ -1,5 +1,6 @@
-import type { StepOutcome } from '../runtime/module.js';
-import { aborted, timedOut } from './outcome.js';
+import type { StepCall, StepOutcome } from '../runtime/module.js';
+import { correlationIdOf } from './module-side.js';
+import { aborted, failure, timedOut, type TransportLog } from './outcome.js';
 
 /** One call waiting for its answer, which may arrive before anyone awaits it (fast callbacks/replies). */
 export interface Waiter {
@@ -38,4 +39,39 @@ export function awaitAnswer(answer: Promise<StepOutcome>, module: string, deadli
 /** The earlier of the step's own deadline and the transport's per-call limit. */
 export function effectiveDeadline(callDeadline: number, timeoutMs: number): number {
   return Math.min(callDeadline, Date.now() + timeoutMs);
+}
+
+/**
+ * The common shape of a call over a broker: register a waiter under the call's correlation id, publish,
+ * and wait for the reply (or the deadline, or an abort). A failed publish is a retryable
+ * MODULE_UNREACHABLE naming `where`. The waiter is removed whatever happens.
+ */
+export async function publishAndAwait(
+  step: StepCall,
+  signal: AbortSignal,
+  opts: { timeoutMs: number; waiting: Map<string, Set<Waiter>>; where: string; log: TransportLog },
+  publish: (correlationId: string, deadline: number) => Promise<void>,
+): Promise<StepOutcome> {
+  if (signal.aborted) return aborted(step.module);
+  const deadline = effectiveDeadline(step.deadline, opts.timeoutMs);
+  if (deadline <= Date.now()) return timedOut(step.module, deadline);
+  const correlationId = correlationIdOf(step);
+  const waiter = createWaiter();
+  const set = opts.waiting.get(correlationId) ?? new Set<Waiter>();
+  set.add(waiter);
+  opts.waiting.set(correlationId, set);
+  try {
+    try {
+      await publish(correlationId, deadline);
+    } catch (err) {
+      if (signal.aborted) return aborted(step.module);
+      const message = (err as Error).message;
+      opts.log.warn({ module: step.module, where: opts.where, err: message }, 'publishing a module call failed');
+      return failure('MODULE_UNREACHABLE', `could not queue the call for module ${step.module} on ${opts.where}: ${message}`, true);
+    }
+    return await awaitAnswer(waiter.answer, step.module, deadline, signal);
+  } finally {
+    set.delete(waiter);
+    if (set.size === 0) opts.waiting.delete(correlationId);
+  }
 }
