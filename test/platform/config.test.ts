@@ -205,4 +205,23 @@ describe('configuration: Roistat environment and secrets', () => {
     const plain = loadConfig({ env: {}, cwd: dir() });
     assert.deepEqual(redactConfig(plain), JSON.parse(JSON.stringify(plain)), 'an empty key is not a secret');
   });
+
+  it('redactConfig masks remote flow module secrets and broker credentials', () => {
+    const config = loadConfig({
+      env: {},
+      cwd: dir(),
+      overrides: {
+        flows: {
+          modules: {
+            pricing: { transport: 'http', url: 'http://pricing.local/run', secret: 'hmac-secret-1' },
+            mailer: { transport: 'rabbitmq', url: 'amqp://bot:broker-pass@mq.local:5672' },
+          },
+        },
+      },
+    });
+    const printed = JSON.stringify(redactConfig(config));
+    assert.ok(!printed.includes('hmac-secret-1') && !printed.includes('broker-pass'), printed);
+    assert.match(printed, /amqp:\/\/bot:\*\*\*@mq\.local:5672/);
+    assert.match(printed, /http:\/\/pricing\.local\/run/);
+  });
 });
