@@ -19,7 +19,9 @@ import {
   createNatsTransport,
   createRabbitTransport,
   flowsMigration,
+  registerFlowCallbackRoutes,
   registerFlowRoutes,
+  type CallbackReceiver,
   type FlowRuntime,
   type LocalModule,
 } from './flows/index.js';
@@ -97,9 +99,11 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
   }
   const roistat = await startRoistatSync(ctx);
   let flows: FlowRuntime;
+  const callbackReceivers = new Map<string, CallbackReceiver>();
   try {
     const stepTimeoutMs = config.flows.stepTimeoutMs;
     const transportLog = log.child({ component: 'flows.transport' });
+    const publicUrl = (config.flows.publicUrl ?? `http://${config.http.host}:${config.http.port}`).replace(/\/+$/, '');
     flows = await createFlowRuntime({
       database,
       clock,
@@ -109,9 +113,13 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
       settings: config.flows,
       modules: [...configuredLocalModules(config.flows, { log: log.child({ component: 'bitrix24' }) }, flowModules), ...flowModules],
       afterCommit: () => (jobs.nudge(), events.poke()),
-      // Remote modules (flows.modules.<name>): 202-callbacks over HTTP are not routed yet, so HTTP modules answer synchronously.
+      // Remote modules (flows.modules.<name>); HTTP modules may answer 202 and call back to /flows/callbacks/<module>/<token>.
       transports: {
-        http: (_m, s) => createHttpTransport({ url: s.url!, secret: s.secret!, timeoutMs: s.timeoutMs ?? stepTimeoutMs, log: transportLog }),
+        http: (m, s) => {
+          const transport = createHttpTransport({ url: s.url!, secret: s.secret!, timeoutMs: s.timeoutMs ?? stepTimeoutMs, log: transportLog, callbackBaseUrl: `${publicUrl}/flows/callbacks/${encodeURIComponent(m)}` });
+          callbackReceivers.set(m, transport);
+          return transport;
+        },
         nats: (m, s) => createNatsTransport({ servers: s.servers!, module: m, timeoutMs: s.timeoutMs ?? stepTimeoutMs, log: transportLog }),
         rabbitmq: (m, s) => createRabbitTransport({ url: s.url!, module: m, timeoutMs: s.timeoutMs ?? stepTimeoutMs, log: transportLog }),
       },
@@ -126,7 +134,7 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
     ctx,
     roistat,
     flows,
-    buildApp: () => buildHttpApp(ctx, [registerDirectoryRoutes, (app) => registerRoistatRoutes(app, ctx, roistat), (app) => registerFlowRoutes(app, ctx, flows)]),
+    buildApp: () => buildHttpApp(ctx, [registerDirectoryRoutes, (app) => registerRoistatRoutes(app, ctx, roistat), (app) => registerFlowRoutes(app, ctx, flows), (app) => registerFlowCallbackRoutes(app, callbackReceivers)]),
     async startBackground() {
       started = true;
       await events.start();

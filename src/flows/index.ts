@@ -33,5 +33,5 @@ export {
   type RunState,
 } from './runtime/index.js';
 export { BUILTIN_LOCAL_MODULES, TRANSFORM_OPS, configuredLocalModules, createBitrix24Modules, BITRIX24_MODULE_NAMES } from './modules/index.js';
-export { registerFlowRoutes } from './api/index.js';
+export { registerFlowRoutes, registerFlowCallbackRoutes, type CallbackReceiver } from './api/index.js';
 export { createHttpTransport, createNatsTransport, createRabbitTransport, serveNatsModule, serveRabbitModule } from './transports/index.js';

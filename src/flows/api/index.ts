@@ -1,2 +1,3 @@
 // The flows HTTP API: intake, flows, runs, replay, cancel.
 export { registerFlowRoutes } from './routes.js';
+export { registerFlowCallbackRoutes, type CallbackReceiver } from './callbacks.js';

@@ -42,6 +42,9 @@ const Bitrix24Schema = Type.Object(
 export const FlowsSchema = Type.Object(
   {
     dir: Type.String({ default: './flows', description: 'Folder of flow files (.yaml, .yml, .json, .php) loaded at start; a missing folder means no flows' }),
+    publicUrl: Type.Optional(
+      Type.String({ minLength: 1, description: 'Base URL at which HTTP modules reach this hub for 202-callbacks, e.g. https://hub.example.com (default http://<http.host>:<http.port>)' }),
+    ),
     retentionDays: Type.Integer({ minimum: 1, maximum: 3650, default: 14, description: 'Days ended runs and their step history are kept' }),
     requestBytes: Type.Integer({ minimum: 1024, default: 262_144, description: 'Largest intake body (413 above it)' }),
     stepOutputBytes: Type.Integer({ minimum: 1024, default: 262_144, description: 'Largest step output; a larger one fails the step' }),
