@@ -29,6 +29,8 @@ export interface SqlDialect {
    * (`= any($1)`), which it parses and plans once whatever the length; SQLite keeps a plain IN list.
    */
   idIn(column: string, ids: readonly number[]): RawBuilder<SqlBool>;
+  /** How many ids one idIn() should carry: an array parameter costs the same whatever its length. */
+  readonly idListChunk: number;
   /** Placeholder for the n-th (1-based) parameter of hand-built SQL: `?` or `$n`. */
   placeholder(n: number): string;
 }
@@ -53,6 +55,7 @@ const sqlite: SqlDialect = {
   lockForTransaction: async () => {},
   idIn: (column, ids) => (ids.length === 0 ? sql<SqlBool>`0 = 1` : sql<SqlBool>`${sql.ref(column)} in (${sql.join(ids.map((id) => sql`${id}`))})`),
   placeholder: () => '?',
+  idListChunk: 1000,
 };
 
 const postgres: SqlDialect = {
@@ -69,6 +72,7 @@ const postgres: SqlDialect = {
   },
   idIn: (column, ids) => sql<SqlBool>`${sql.ref(column)} = any(${[...ids]}::bigint[])`,
   placeholder: (n) => `$${n}`,
+  idListChunk: 10_000,
 };
 
 export function dialectFor(name: DialectName): SqlDialect {

@@ -95,7 +95,7 @@ export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 
 export async function readRows(db: Db, dialect: SqlDialect, target: string, kind: string, ids: readonly number[]): Promise<Map<number, SyncRow>> {
   const out = new Map<number, SyncRow>();
-  for (const part of chunks(ids, 1000)) {
+  for (const part of chunks(ids, dialect.idListChunk)) {
     const rows = await db.selectFrom('sync_entities').selectAll().where('target', '=', target).where('kind', '=', kind).where(dialect.idIn('entity_id', part)).execute();
     for (const r of rows) out.set(Number(r.entity_id), rowFromDb(r));
   }

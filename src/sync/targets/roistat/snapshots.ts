@@ -9,7 +9,7 @@ import type { ClientSnapshot, DealSnapshot, ParameterMap } from './providers.js'
 
 export async function loadClientSnapshots(db: Db, dialect: SqlDialect, ids: readonly number[]): Promise<Map<number, ClientSnapshot>> {
   const out = new Map<number, ClientSnapshot>();
-  for (const part of chunks(ids, 1000)) {
+  for (const part of chunks(ids, dialect.idListChunk)) {
     const rows = await db
       .selectFrom('clients as c')
       .leftJoin('companies as co', 'co.id', 'c.company_id')
@@ -49,7 +49,7 @@ export async function loadClientSnapshots(db: Db, dialect: SqlDialect, ids: read
 
 export async function loadDealSnapshots(db: Db, dialect: SqlDialect, ids: readonly number[]): Promise<Map<number, DealSnapshot>> {
   const out = new Map<number, DealSnapshot>();
-  for (const part of chunks(ids, 1000)) {
+  for (const part of chunks(ids, dialect.idListChunk)) {
     const rows = await db
       .selectFrom('deals as d')
       .innerJoin('deal_types as t', 't.id', 'd.deal_type_id')
