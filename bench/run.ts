@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { flowsPeers } from './flows-peers.js';
 import { httpFoundation } from './http-foundation.js';
 import { roistatSync } from './roistat-sync.js';
 import type { DatabaseKind } from './lib/databases.js';
@@ -11,7 +12,7 @@ import { REPO_ROOT } from './lib/hub-process.js';
 import { cleanupAll } from './lib/lifecycle.js';
 import type { BenchOptions, CaseResult, Suite, SuiteResult } from './lib/types.js';
 
-const SUITES: Suite[] = [httpFoundation, roistatSync];
+const SUITES: Suite[] = [httpFoundation, roistatSync, flowsPeers];
 
 const HELP = `Usage: npm run bench -- [options]
   --only <names>        comma-separated suites to run (${SUITES.map((s) => s.name).join(', ')}); default all

@@ -26,7 +26,7 @@ export interface CaseResult extends LoadResult {
   suite: string;
   /** e.g. "sqlite GET /clients/:id" */
   name: string;
-  target: 'bare' | DatabaseKind;
+  target: 'bare' | 'peer' | DatabaseKind;
   request: string;
   /** Mean req/s of the bare-route runs just before and just after this case. */
   baselineRps?: number;

@@ -206,6 +206,14 @@ describe('configuration: Roistat environment and secrets', () => {
     assert.deepEqual(redactConfig(plain), JSON.parse(JSON.stringify(plain)), 'an empty key is not a secret');
   });
 
+  it('a dot inside a remote module name is part of the name, not a nested key', () => {
+    const file = join(dir(), 'modules.yaml');
+    writeFileSync(file, 'flows:\n  modules:\n    bitrix24.find-contact:\n      transport: nats\n      servers: nats://127.0.0.1:4222\n');
+    const config = loadConfig({ env: {}, file });
+    assert.deepEqual(Object.keys(config.flows.modules), ['bitrix24.find-contact']);
+    assert.equal(config.flows.modules['bitrix24.find-contact']!.transport, 'nats');
+  });
+
   it('redactConfig masks remote flow module secrets and broker credentials', () => {
     const config = loadConfig({
       env: {},

@@ -20,11 +20,18 @@ export function isPlainObject(value: unknown): value is Tree {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Sections whose keys are names chosen by the user, not config keys: a dot there is part of the name
+ * (`flows.modules: {bitrix24.find-contact: …}`). In a .properties file such a name cannot be written.
+ */
+const NAMED_SECTIONS = new Set(['flows.modules', 'plugin.roistat.client.details.common.customer.fields']);
+
 /** The leaves of a parsed YAML/JSON mapping; mappings are walked, lists and scalars are values. */
 export function entriesOfMapping(tree: Tree, written: string[] = [], prefix: string[] = []): KeyEntry[] {
   const entries: KeyEntry[] = [];
+  const named = NAMED_SECTIONS.has(prefix.join('.'));
   for (const [key, value] of Object.entries(tree)) {
-    const path = [...prefix, ...key.split('.')];
+    const path = [...prefix, ...(named ? [key] : key.split('.'))];
     const spelledAs = [...written, key];
     if (isPlainObject(value) && Object.keys(value).length > 0) entries.push(...entriesOfMapping(value, spelledAs, path));
     else entries.push({ path, value, spelling: spell(spelledAs) });
