@@ -7,6 +7,11 @@ import { startTestHub, type TestHub } from '../support/hub.js';
 
 /** The only routes reachable without credentials. */
 const PUBLIC = ['GET /healthz', 'GET /readyz'];
+/**
+ * Public to passwords but authenticated by the remote module's HMAC signature over the body, with a
+ * single-use token (test/flows/runtime/http-callback.test.ts shows a forged one is refused).
+ */
+const SIGNED = ['POST /flows/callbacks/:module/:token'];
 /** Signed-in employees only, no permission: each checks the caller itself (self or admin) or shows docs. */
 const AUTHENTICATED_ONLY = ['GET /me', 'PUT /employees/:id/password'];
 const DOCS = /^\/(swagger-ui|openapi\.json|documentation)/;
@@ -118,13 +123,13 @@ for (const kind of TEST_DATABASES) {
     });
     after(async () => t.close());
 
-    it('every route is public (health only), declares a permission, or is on the short authenticated-only list', () => {
+    it('every route is public (health checks and signed callbacks only), declares a permission, or is on the short authenticated-only list', () => {
       const seen = new Set<string>();
       for (const route of t.built.routes) {
         const key = `${route.method} ${route.url}`;
         seen.add(key);
         if (route.public) {
-          assert.ok(PUBLIC.includes(key), `${key} is public but not a health check`);
+          assert.ok(PUBLIC.includes(key) || SIGNED.includes(key), `${key} is public but neither a health check nor a signed callback`);
           continue;
         }
         if (route.permission === undefined) {
@@ -133,7 +138,7 @@ for (const kind of TEST_DATABASES) {
         }
         for (const p of [route.permission].flat()) assert.ok(isPermission(p), `${key} declares an unknown permission "${p}"`);
       }
-      for (const key of [...PUBLIC, ...AUTHENTICATED_ONLY]) assert.ok(seen.has(key), `${key} is listed above but is no route`);
+      for (const key of [...PUBLIC, ...SIGNED, ...AUTHENTICATED_ONLY]) assert.ok(seen.has(key), `${key} is listed above but is no route`);
       assert.ok(t.built.routes.length > 100, 'the route list is the full one');
     });
 

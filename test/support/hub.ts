@@ -10,7 +10,7 @@ export interface TestHub {
   built: BuiltApp;
   db: ScratchDatabase;
   /** Sends a request through the real HTTP stack (no socket). `auth` defaults to Admin/admin; null sends none. */
-  call(method: string, url: string, options?: { auth?: [string, string] | null; body?: unknown; headers?: Record<string, string>; rawBody?: string | Buffer }): Promise<LightMyRequestResponse>;
+  call(method: string, url: string, options?: CallOptions): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -20,6 +20,23 @@ export interface TestHubOptions {
   config?: Record<string, unknown>;
   /** Start event delivery and job workers (default false: tests drive them). */
   background?: boolean;
+}
+
+export type CallOptions = { auth?: [string, string] | null; body?: unknown; headers?: Record<string, string>; rawBody?: string | Buffer };
+
+/** Requests through the app's real HTTP stack (no socket); `auth` defaults to Admin/admin, null sends none. */
+export function injector(built: BuiltApp) {
+  return (method: string, url: string, opts: CallOptions = {}): Promise<LightMyRequestResponse> => {
+    const headers: Record<string, string> = { ...opts.headers };
+    const auth = opts.auth === undefined ? (['Admin', 'admin'] as [string, string]) : opts.auth;
+    if (auth) headers.authorization = basic(auth[0], auth[1]);
+    let payload: string | Buffer | undefined = opts.rawBody;
+    if (opts.body !== undefined) {
+      payload = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    return built.app.inject({ method: method as 'GET', url, headers, payload });
+  };
 }
 
 export const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -44,17 +61,7 @@ export async function startTestHub(kind: 'sqlite' | 'postgres', options: TestHub
     hub,
     built,
     db,
-    async call(method, url, opts = {}) {
-      const headers: Record<string, string> = { ...opts.headers };
-      const auth = opts.auth === undefined ? (['Admin', 'admin'] as [string, string]) : opts.auth;
-      if (auth) headers.authorization = basic(auth[0], auth[1]);
-      let payload: string | Buffer | undefined = opts.rawBody;
-      if (opts.body !== undefined) {
-        payload = JSON.stringify(opts.body);
-        headers['content-type'] ??= 'application/json';
-      }
-      return built.app.inject({ method: method as 'GET', url, headers, payload });
-    },
+    call: injector(built),
     async close() {
       await built.app.close();
       await hub.close();

@@ -8,27 +8,10 @@ import {
   createBitrix24Client,
   type Bitrix24Auth,
   type Bitrix24ClientOptions,
-  type Bitrix24Log,
 } from '../../../src/connectors/bitrix24/index.js';
 import { startBitrix24Emulator, type Bitrix24Emulator } from './emulator.js';
+import { captureLog, rejection } from '../../support/capture.js';
 
-function captureLog(): Bitrix24Log & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    debug: (obj, msg) => lines.push(`debug ${msg ?? ''} ${JSON.stringify(obj)}`),
-    warn: (obj, msg) => lines.push(`warn ${msg ?? ''} ${JSON.stringify(obj)}`),
-  };
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  assert.fail('expected a rejection');
-}
 
 const fast = { burst: 1000, drainPerSecond: 1000 };
 

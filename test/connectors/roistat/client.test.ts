@@ -7,28 +7,10 @@ import {
   RoistatRateLimitError,
   RoistatRequestError,
   RoistatUnavailableError,
-  type RoistatLog,
 } from '../../../src/connectors/roistat/index.js';
 import { startRoistatEmulator, type RoistatEmulator } from './emulator.js';
+import { captureLog, rejection } from '../../support/capture.js';
 
-/** A log that keeps every line, serialised, so tests can search it. */
-function captureLog(): RoistatLog & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    debug: (obj, msg) => lines.push(`debug ${msg ?? ''} ${JSON.stringify(obj)}`),
-    warn: (obj, msg) => lines.push(`warn ${msg ?? ''} ${JSON.stringify(obj)}`),
-  };
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  assert.fail('expected a rejection');
-}
 
 describe('Roistat client against the emulator', () => {
   let emu: RoistatEmulator;

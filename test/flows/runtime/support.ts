@@ -8,14 +8,14 @@ import type { Clock } from '../../../src/platform/clock.js';
 import type { BuiltApp } from '../../../src/platform/http/index.js';
 import { StepFailure, type LocalModule } from '../../../src/flows/index.js';
 import { scratchDatabase, type ScratchDatabase } from '../../support/databases.js';
-import { basic } from '../../support/hub.js';
+import { injector, type CallOptions } from '../../support/hub.js';
 
 export interface FlowHub {
   hub: Hub;
   built: BuiltApp;
   db: ScratchDatabase;
   dir: string;
-  call(method: string, url: string, options?: { body?: unknown; rawBody?: string; headers?: Record<string, string>; auth?: [string, string] | null }): Promise<LightMyRequestResponse>;
+  call(method: string, url: string, options?: CallOptions): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -63,17 +63,7 @@ export async function startFlowHub(kind: 'sqlite' | 'postgres', o: FlowHubOption
       built,
       db,
       dir,
-      async call(method, url, opts = {}) {
-        const headers: Record<string, string> = { ...opts.headers };
-        const auth = opts.auth === undefined ? (['Admin', 'admin'] as [string, string]) : opts.auth;
-        if (auth) headers.authorization = basic(auth[0], auth[1]);
-        let payload: string | undefined = opts.rawBody;
-        if (opts.body !== undefined) {
-          payload = JSON.stringify(opts.body);
-          headers['content-type'] ??= 'application/json';
-        }
-        return built.app.inject({ method: method as 'GET', url, headers, payload });
-      },
+      call: injector(built),
       async close() {
         await built.app.close();
         await hub.close();
