@@ -218,6 +218,7 @@ for (const kind of TEST_DATABASES) {
         await eventually('every demo client registered', () => f.emu.clients.size === clients, 30_000);
         await eventually('sync settled', settled(f), 30_000);
         const o = await overview(f);
+        assert.deepEqual(o.fullScan, { running: false, phase: 'done', afterId: 0 });
         assert.equal(o.clients.registered, clients);
         const dealsOfType1 = await f.hub.hub.ctx.db.selectFrom('deals').select(['id', 'deal_status_id']).where('deal_type_id', '=', 1).execute();
         const sendable = dealsOfType1.filter((d) => d.deal_status_id === null || Number(d.deal_status_id) <= 3);

@@ -21,19 +21,27 @@ export function isPlainObject(value: unknown): value is Tree {
 }
 
 /**
- * Sections whose keys are names chosen by the user, not config keys: a dot there is part of the name
- * (`flows.modules: {bitrix24.find-contact: …}`). In a .properties file such a name cannot be written.
+ * Dotted paths of the sections whose keys are names chosen by the user (the schema's records, e.g.
+ * `flows.modules`), not config keys: a dot there is part of the name (`bitrix24.find-contact`).
  */
-const NAMED_SECTIONS = new Set(['flows.modules', 'plugin.roistat.client.details.common.customer.fields']);
+export function namedSections(schema: unknown, prefix = '', out = new Set<string>()): Set<string> {
+  const node = schema as { properties?: Record<string, unknown>; patternProperties?: Record<string, unknown> };
+  if (node.patternProperties) out.add(prefix);
+  for (const [key, inner] of Object.entries(node.properties ?? {})) namedSections(inner, prefix ? `${prefix}.${key}` : key, out);
+  return out;
+}
 
-/** The leaves of a parsed YAML/JSON mapping; mappings are walked, lists and scalars are values. */
-export function entriesOfMapping(tree: Tree, written: string[] = [], prefix: string[] = []): KeyEntry[] {
+/**
+ * The leaves of a parsed YAML/JSON mapping; mappings are walked, lists and scalars are values. Keys
+ * directly inside a `named` section are kept whole (in a .properties file such a name cannot be written).
+ */
+export function entriesOfMapping(tree: Tree, named: ReadonlySet<string> = new Set(), written: string[] = [], prefix: string[] = []): KeyEntry[] {
   const entries: KeyEntry[] = [];
-  const named = NAMED_SECTIONS.has(prefix.join('.'));
+  const keepWhole = named.has(prefix.join('.'));
   for (const [key, value] of Object.entries(tree)) {
-    const path = [...prefix, ...(named ? [key] : key.split('.'))];
+    const path = [...prefix, ...(keepWhole ? [key] : key.split('.'))];
     const spelledAs = [...written, key];
-    if (isPlainObject(value) && Object.keys(value).length > 0) entries.push(...entriesOfMapping(value, spelledAs, path));
+    if (isPlainObject(value) && Object.keys(value).length > 0) entries.push(...entriesOfMapping(value, named, spelledAs, path));
     else entries.push({ path, value, spelling: spell(spelledAs) });
   }
   return entries;

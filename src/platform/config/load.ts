@@ -5,10 +5,13 @@ import { parse as parseYaml } from 'yaml';
 // A leaf file (types-only imports), imported directly so config loading does not pull in the whole sync module.
 import { checkRoistatConfig } from '../../sync/targets/roistat/settings.js';
 import { ConfigSchema, type Config } from './schema.js';
-import { entriesOfMapping, isPlainObject, treeOfEntries, type KeyEntry } from './dotted-keys.js';
+import { entriesOfMapping, isPlainObject, namedSections, treeOfEntries, type KeyEntry } from './dotted-keys.js';
 import { entriesOfProperties } from './properties-file.js';
 import { convertToSchema } from './convert.js';
 import { validateTree, withDefaults } from './validate.js';
+
+/** The schema's records (`flows.modules`, `scheduler.task`, …): their keys are names, dots included. */
+const NAMED_SECTIONS = namedSections(ConfigSchema);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -95,7 +98,7 @@ function readConfigFile(path: string): { entries: KeyEntry[]; problems: string[]
   }
   if (parsed === null || parsed === undefined) return { entries: [], problems: [] };
   if (!isPlainObject(parsed)) return { entries: [], problems: [`config file ${path} must hold a mapping of keys`] };
-  return { entries: entriesOfMapping(parsed), problems: [] };
+  return { entries: entriesOfMapping(parsed, NAMED_SECTIONS), problems: [] };
 }
 
 function setPath(tree: Tree, path: string, value: unknown): void {

@@ -13,7 +13,7 @@ export const DETECT_SUBSCRIBERS: Record<SyncKind, string> = { client: 'sync.rois
 export const FULL_SCAN_TASK = 'sync.roistat.full-scan';
 const RESEND_TASK = 'sync.roistat.resend-orders';
 const PRUNE_TASK = 'sync.roistat.prune-history';
-const SCAN_KEY = 'scan';
+export const SCAN_KEY = 'scan';
 const SCAN_CHUNK = 1000;
 const taskName = (registrar: RegistrarName) => `sync.roistat.${registrar}`;
 
@@ -26,7 +26,7 @@ export interface RoistatSync {
   requestFullScan(): Promise<void>;
 }
 
-interface ScanState {
+export interface ScanState {
   fingerprint: string;
   phase: 'clients' | 'orders' | 'done';
   afterId: number;

@@ -4,7 +4,7 @@ import { AppError } from '../../../platform/errors/index.js';
 import type { HubApp } from '../../../platform/http/index.js';
 import { syncStore } from '../../engine/index.js';
 import { DETECTION_TOPICS, TARGET, type SyncKind } from './detection.js';
-import { DETECT_SUBSCRIBERS, type RoistatSync } from './plugin.js';
+import { DETECT_SUBSCRIBERS, SCAN_KEY, type RoistatSync, type ScanState } from './plugin.js';
 import { HALT_KEY, STATUSES_KEY, type Halt, type StatusState } from './registration.js';
 
 const view = { permission: 'stats.view' as const };
@@ -44,6 +44,8 @@ export function registerRoistatRoutes(app: HubApp, ctx: HubContext, sync: Roista
         upToDate: !!statuses && statuses.ids.join('\n') === sync.settings.statuses.map((s) => s.id).join('\n'),
       },
       detection: { eventsWaiting: await eventsWaiting(ctx) },
+      // Progress of a full scan (first enable, configuration change, POST …/rescan): the phase and the last id done.
+      fullScan: await scanProgress(ctx),
       registrars: sync.settings.registrars,
       rateLimit: sync.settings.rateLimit,
       lastErrors: await syncStore.lastErrors(ctx.db, TARGET, 20),
@@ -134,4 +136,9 @@ async function eventsWaiting(ctx: HubContext): Promise<number> {
     waiting += Number(r?.n ?? 0);
   }
   return waiting;
+}
+
+async function scanProgress(ctx: HubContext): Promise<{ running: boolean; phase: string; afterId: number } | null> {
+  const scan = await syncStore.readTargetState<ScanState>(ctx.db, TARGET, SCAN_KEY);
+  return scan ? { running: scan.phase !== 'done', phase: scan.phase, afterId: scan.afterId } : null;
 }
