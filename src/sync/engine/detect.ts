@@ -1,7 +1,7 @@
 import type { Clock } from '../../platform/clock.js';
 import type { Db, SqlDialect } from '../../platform/db/index.js';
 import { canonicalJson, payloadHash } from './hash.js';
-import { readRows, writeHistory, writeRows, type HistoryEntry, type SyncRow } from './store.js';
+import { readDetectStates, readRows, writeBuilt, writeHistory, writeRows, type BuiltWrite, type HistoryEntry, type SyncRow } from './store.js';
 
 /** What a target makes of one entity right now. */
 export type Built =
@@ -45,61 +45,76 @@ export async function detectChanges(deps: DetectDeps, spec: DetectSpec, ids: rea
   await deps.db.transaction().execute(async (trx) => {
     await deps.dialect.lockForTransaction(trx, `sync:${spec.target}:${spec.kind}`);
     const built = await spec.build(trx, unique);
-    const existing = await readRows(trx, deps.dialect, spec.target, spec.kind, unique);
+    // Most entities either kept their data or got a new payload: those need only the state and the
+    // hashes. Errors and exclusions (rare) rewrite whole rows, read in full below.
+    const states = await readDetectStates(trx, deps.dialect, spec.target, spec.kind, unique);
     const now = deps.clock.now();
-    const writes: SyncRow[] = [];
+    const builtWrites: BuiltWrite[] = [];
     const history: HistoryEntry[] = [];
-    const base = { target: spec.target, kind: spec.kind, at: now };
+    const other: number[] = [];
     for (const id of unique) {
-      const b = built.get(id) ?? { outcome: 'excluded', reason: 'gone' };
-      const row = existing.get(id);
-      if (b.outcome === 'excluded') {
-        if (row && row.state !== 'excluded') {
-          writes.push({ ...row, state: 'excluded', lastErrorCode: null, lastError: b.reason, updatedAt: now });
-          history.push({ ...base, entityId: id, action: 'excluded', payloadHash: row.payloadHash, error: b.reason });
-          result.excluded++;
-        } else result.unchanged++;
-        continue;
-      }
-      if (b.outcome === 'error') {
-        const next = row ?? emptyRow(spec, id, now);
-        writes.push({ ...next, state: 'error', attempts: next.attempts + 1, lastErrorCode: b.code, lastError: b.message, lastAttemptAt: now, updatedAt: now });
-        history.push({ ...base, entityId: id, action: 'error', payloadHash: next.payloadHash, errorCode: b.code, error: b.message });
-        result.errors++;
+      const b = built.get(id) ?? GONE;
+      const row = states.get(id);
+      if (b.outcome !== 'record') {
+        if (b.outcome === 'excluded' && (!row || row.state === 'excluded')) result.unchanged++;
+        else other.push(id);
         continue;
       }
       const payload = canonicalJson(b.record);
       const hash = payloadHash(payload);
-      const dependsOn = b.dependsOn ?? null;
-      const statusRef = b.statusRef ?? null;
       // A build error is fixed by a good build; a remote error is retried by the error registrar.
       const sameAsBuilt = row && row.payloadHash === hash && row.state !== 'excluded' && !(row.state === 'error' && row.lastErrorCode?.startsWith('BUILD_'));
       if (sameAsBuilt && !options.force) {
         result.unchanged++;
         continue;
       }
-      const next = row ?? emptyRow(spec, id, now);
       const reverted = !options.force && row?.registeredHash === hash;
-      writes.push({
-        ...next,
-        state: reverted ? 'registered' : 'pending',
-        payload,
-        payloadHash: hash,
-        dependsOn,
-        statusRef,
-        lastErrorCode: reverted ? null : next.lastErrorCode,
-        lastError: reverted ? null : next.lastError,
-        changedAt: now,
-        updatedAt: now,
-      });
-      history.push({ ...base, entityId: id, action: options.force ? 'forced' : 'detected', payloadHash: hash });
+      const { target, kind } = spec;
+      builtWrites.push({ target, kind, entityId: id, state: reverted ? 'registered' : 'pending', payload, payloadHash: hash, dependsOn: b.dependsOn ?? null, statusRef: b.statusRef ?? null, at: now });
+      history.push({ target, kind, at: now, entityId: id, action: options.force ? 'forced' : 'detected', payloadHash: hash });
       if (!reverted) result.changed.push(id);
       else result.unchanged++;
     }
+    const writes = other.length > 0 ? await failedOrExcluded(trx, deps, spec, other, built, now, result, history) : [];
+    await writeBuilt(trx, deps.dialect, builtWrites);
     await writeRows(trx, deps.dialect, writes);
     await writeHistory(trx, deps.dialect, history);
   });
   return result;
+}
+
+const GONE: Built = { outcome: 'excluded', reason: 'gone' };
+
+/** Whole-row rewrites for entities whose build failed or that left the sync. */
+async function failedOrExcluded(
+  trx: Db,
+  deps: DetectDeps,
+  spec: DetectSpec,
+  ids: readonly number[],
+  built: Map<number, Built>,
+  now: number,
+  result: DetectResult,
+  history: HistoryEntry[],
+): Promise<SyncRow[]> {
+  const existing = await readRows(trx, deps.dialect, spec.target, spec.kind, ids);
+  const base = { target: spec.target, kind: spec.kind, at: now };
+  const writes: SyncRow[] = [];
+  for (const id of ids) {
+    const b = built.get(id) ?? GONE;
+    const row = existing.get(id);
+    if (b.outcome === 'excluded') {
+      if (!row) continue;
+      writes.push({ ...row, state: 'excluded', lastErrorCode: null, lastError: b.reason, updatedAt: now });
+      history.push({ ...base, entityId: id, action: 'excluded', payloadHash: row.payloadHash, error: b.reason });
+      result.excluded++;
+    } else if (b.outcome === 'error') {
+      const next = row ?? emptyRow(spec, id, now);
+      writes.push({ ...next, state: 'error', attempts: next.attempts + 1, lastErrorCode: b.code, lastError: b.message, lastAttemptAt: now, updatedAt: now });
+      history.push({ ...base, entityId: id, action: 'error', payloadHash: next.payloadHash, errorCode: b.code, error: b.message });
+      result.errors++;
+    }
+  }
+  return writes;
 }
 
 function emptyRow(spec: DetectSpec, entityId: number, now: number): SyncRow {

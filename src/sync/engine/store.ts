@@ -59,6 +59,8 @@ const COLUMNS = {
   updatedAt: 'updated_at',
 } as const satisfies Record<keyof SyncRow, string>;
 
+const ROW_KEY = ['target', 'kind', 'entity_id'] as const;
+
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 export function rowFromDb(r: Record<string, unknown>): SyncRow {
@@ -106,22 +108,92 @@ export async function readRow(db: Db, dialect: SqlDialect, target: string, kind:
   return (await readRows(db, dialect, target, kind, [id])).get(id);
 }
 
+/** What detection needs of a row to decide: its state and hashes, never the payloads themselves. */
+export interface DetectState {
+  state: SyncState;
+  payloadHash: string | null;
+  registeredHash: string | null;
+  lastErrorCode: string | null;
+}
+
+export async function readDetectStates(db: Db, dialect: SqlDialect, target: string, kind: string, ids: readonly number[]): Promise<Map<number, DetectState>> {
+  const out = new Map<number, DetectState>();
+  for (const part of chunks(ids, dialect.idListChunk)) {
+    const rows = await db
+      .selectFrom('sync_entities')
+      .select(['entity_id', 'state', 'payload_hash', 'registered_hash', 'last_error_code'])
+      .where('target', '=', target)
+      .where('kind', '=', kind)
+      .where(dialect.idIn('entity_id', part))
+      .execute();
+    for (const r of rows) {
+      out.set(Number(r.entity_id), {
+        state: r.state as SyncState,
+        payloadHash: (r.payload_hash as string | null) ?? null,
+        registeredHash: (r.registered_hash as string | null) ?? null,
+        lastErrorCode: (r.last_error_code as string | null) ?? null,
+      });
+    }
+  }
+  return out;
+}
+
+/** A freshly built payload: pending, or registered again when it equals what the remote holds. */
+export interface BuiltWrite {
+  target: string;
+  kind: string;
+  entityId: number;
+  state: 'pending' | 'registered';
+  payload: string;
+  payloadHash: string;
+  dependsOn: number | null;
+  statusRef: string | null;
+  at: number;
+}
+
+const BUILT_COLUMNS = ['target', 'kind', 'entity_id', 'state', 'payload', 'payload_hash', 'depends_on', 'status_ref', 'changed_at', 'updated_at'] as const;
+// Only the columns detection owns: what a registrar wrote meanwhile (remote id, registered payload,
+// attempts) stays. A payload back to the registered one clears the last error; a new one keeps it.
+const BUILT_UPSERT = upsertClause(ROW_KEY, BUILT_COLUMNS, [
+  `last_error_code = CASE WHEN excluded.state = 'registered' THEN NULL ELSE sync_entities.last_error_code END`,
+  `last_error = CASE WHEN excluded.state = 'registered' THEN NULL ELSE sync_entities.last_error END`,
+]);
+
+export async function writeBuilt(db: Db, dialect: SqlDialect, rows: readonly BuiltWrite[]): Promise<void> {
+  const records = rows.map((r) => ({
+    target: r.target,
+    kind: r.kind,
+    entity_id: r.entityId,
+    state: r.state,
+    payload: r.payload,
+    payload_hash: r.payloadHash,
+    depends_on: r.dependsOn,
+    status_ref: r.statusRef,
+    changed_at: r.at,
+    updated_at: r.at,
+  }));
+  await bulkWrite(db, dialect, 'sync_entities', BUILT_COLUMNS, BUILT_UPSERT, records);
+}
+
+/** `ON CONFLICT (keys) DO UPDATE SET` with `col = excluded.col` for `columns`, plus `extra` assignments. */
+function upsertClause(keys: readonly string[], columns: readonly string[], extra: readonly string[] = []): string {
+  const sets = [...columns.filter((c) => !keys.includes(c)).map((c) => `${c} = excluded.${c}`), ...extra];
+  return ` ON CONFLICT (${keys.join(', ')}) DO UPDATE SET ${sets.join(', ')}`;
+}
+
 /**
- * Hand-built multi-row INSERT … ON CONFLICT: detection writes hundreds of rows per call, and building
- * them through the query builder cost more than the database did. The text depends only on the row
- * count, so it is built once per count (and SQLite's statement cache reuses the prepared statement).
+ * Hand-built multi-row INSERT: detection writes hundreds of rows per call, and building them through
+ * the query builder cost more than the database did. The text depends only on the statement and the
+ * row count, so it is built once per count (and the connection's statement cache reuses the prepared
+ * statement).
  */
-function bulkUpsert(dialect: SqlDialect, table: string, columns: readonly string[], conflict: readonly string[] | null, rowCount: number): string {
-  const key = `${dialect.name}|${table}|${rowCount}`;
+function multiRowInsert(dialect: SqlDialect, table: string, columns: readonly string[], tail: string, rowCount: number): string {
+  const key = `${dialect.name}|${table}|${columns.length}|${tail}|${rowCount}`;
   let text = bulkSql.get(key);
   if (text) return text;
   let n = 0;
   const tuple = () => `(${columns.map(() => dialect.placeholder(++n)).join(', ')})`;
-  const values = Array.from({ length: rowCount }, tuple).join(', ');
-  const update = conflict
-    ? ` ON CONFLICT (${conflict.join(', ')}) DO UPDATE SET ${columns.filter((c) => !conflict.includes(c)).map((c) => `${c} = excluded.${c}`).join(', ')}`
-    : '';
-  text = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values}${update}`;
+  text = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: rowCount }, tuple).join(', ')}${tail}`;
   bulkSql.set(key, text);
   return text;
 }
@@ -129,44 +201,52 @@ const bulkSql = new Map<string, string>();
 
 const ROW_COLUMNS = Object.values(COLUMNS);
 const HISTORY_COLUMNS = ['target', 'kind', 'entity_id', 'at', 'action', 'payload_hash', 'error_code', 'error'] as const;
-// 18 and 8 parameters a row: 500 rows stay well under SQLite's 32766 and PostgreSQL's 65535.
+// At most 18 and 8 parameters a row: 500 rows stay well under SQLite's 32766 and PostgreSQL's 65535.
 const WRITE_CHUNK = 500;
 
-const ROW_TYPES: Record<string, string> = { entity_id: 'bigint', depends_on: 'bigint', attempts: 'integer', changed_at: 'bigint', last_attempt_at: 'bigint', registered_at: 'bigint', updated_at: 'bigint', at: 'bigint' };
-
 /**
- * PostgreSQL: one array parameter per column and `unnest`, so a statement has a handful of parameters
- * whatever the row count (planning 9,000 scalar parameters cost more than the writing).
+ * PostgreSQL: the rows travel as one JSON array parameter, unpacked by json_populate_recordset with the
+ * table's own row type. One parameter whatever the row count (planning 9,000 scalar parameters cost
+ * more than the writing), and JSON.stringify is far cheaper than pg's escaping of text arrays.
  */
-function unnestInsert(table: string, columns: readonly string[], conflict: readonly string[] | null): string {
-  const arrays = columns.map((c, i) => `$${i + 1}::${ROW_TYPES[c] ?? 'text'}[]`).join(', ');
-  const update = conflict
-    ? ` ON CONFLICT (${conflict.join(', ')}) DO UPDATE SET ${columns.filter((c) => !conflict.includes(c)).map((c) => `${c} = excluded.${c}`).join(', ')}`
-    : '';
-  return `INSERT INTO ${table} (${columns.join(', ')}) SELECT * FROM unnest(${arrays})${update}`;
+function jsonInsert(table: string, columns: readonly string[], tail: string): string {
+  const list = columns.join(', ');
+  return `INSERT INTO ${table} (${list}) SELECT ${list} FROM json_populate_recordset(null::${table}, $1::json)${tail}`;
 }
 
-async function bulkWrite(db: Db, dialect: SqlDialect, table: string, columns: readonly string[], conflict: readonly string[] | null, tuples: unknown[][]): Promise<void> {
-  if (tuples.length === 0) return;
+/** Inserts `records` (objects keyed by column name); `tail` is an ON CONFLICT clause or ''. */
+async function bulkWrite(db: Db, dialect: SqlDialect, table: string, columns: readonly string[], tail: string, records: readonly Record<string, unknown>[]): Promise<void> {
+  if (records.length === 0) return;
   if (dialect.name === 'postgres') {
-    const arrays = columns.map((_, i) => tuples.map((t) => t[i]));
-    await db.executeQuery(CompiledQuery.raw(unnestInsert(table, columns, conflict), arrays));
+    await db.executeQuery(CompiledQuery.raw(jsonInsert(table, columns, tail), [JSON.stringify(records)]));
     return;
   }
-  for (const part of chunks(tuples, WRITE_CHUNK)) {
-    await db.executeQuery(CompiledQuery.raw(bulkUpsert(dialect, table, columns, conflict, part.length), part.flat()));
+  for (const part of chunks(records, WRITE_CHUNK)) {
+    const values: unknown[] = [];
+    for (const record of part) for (const column of columns) values.push(record[column] ?? null);
+    await db.executeQuery(CompiledQuery.raw(multiRowInsert(dialect, table, columns, tail, part.length), values));
   }
 }
 
 /** Inserts or replaces whole rows. */
 export async function writeRows(db: Db, dialect: SqlDialect, rows: readonly SyncRow[]): Promise<void> {
   const keys = Object.keys(COLUMNS) as (keyof SyncRow)[];
-  await bulkWrite(db, dialect, 'sync_entities', ROW_COLUMNS, ['target', 'kind', 'entity_id'], rows.map((row) => keys.map((k) => row[k])));
+  const records = rows.map((row) => Object.fromEntries(keys.map((k) => [COLUMNS[k], row[k]])));
+  await bulkWrite(db, dialect, 'sync_entities', ROW_COLUMNS, upsertClause(ROW_KEY, ROW_COLUMNS), records);
 }
 
 export async function writeHistory(db: Db, dialect: SqlDialect, entries: readonly HistoryEntry[]): Promise<void> {
-  const tuples = entries.map((e) => [e.target, e.kind, e.entityId, e.at, e.action, e.payloadHash, e.errorCode ?? null, e.error ?? null]);
-  await bulkWrite(db, dialect, 'sync_history', HISTORY_COLUMNS, null, tuples);
+  const records = entries.map((e) => ({
+    target: e.target,
+    kind: e.kind,
+    entity_id: e.entityId,
+    at: e.at,
+    action: e.action,
+    payload_hash: e.payloadHash,
+    error_code: e.errorCode ?? null,
+    error: e.error ?? null,
+  }));
+  await bulkWrite(db, dialect, 'sync_history', HISTORY_COLUMNS, '', records);
 }
 
 export async function readHistory(db: Db, target: string, kind: string, id: number, limit: number) {
