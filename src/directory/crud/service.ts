@@ -4,7 +4,7 @@ import type { HubContext } from '../../platform/context.js';
 import type { Db } from '../../platform/db/index.js';
 import { AppError, notFound } from '../../platform/errors/index.js';
 import type { EntityDef, Item, Row } from './entity.js';
-import { fromDb, toDb } from './fields.js';
+import { fromDb, toDb, type FieldDef } from './fields.js';
 import { formatTimestamp } from './time-format.js';
 
 export interface ListQuery {
@@ -29,13 +29,16 @@ export class EntityService {
     readonly def: EntityDef,
     private readonly ctx: HubContext,
     private readonly lookup: EntityLookup,
-  ) {}
+  ) {
+    this.outputFields = Object.entries(def.fields).filter(([, field]) => !field.writeOnly);
+  }
+
+  /** The fields an item shows, listed once: toItem runs for every row served. */
+  private readonly outputFields: [string, FieldDef][];
 
   toItem(row: Row): Item {
     const item: Item = { [this.def.idField]: Number(row.id) };
-    for (const [name, field] of Object.entries(this.def.fields)) {
-      if (!field.writeOnly) item[name] = fromDb(field, row[field.column]);
-    }
+    for (const [name, field] of this.outputFields) item[name] = fromDb(field, row[field.column]);
     if (this.def.timestamps !== false) {
       item.createTime = formatTimestamp(row.created_at as number);
       item.updateTime = formatTimestamp(row.updated_at as number);

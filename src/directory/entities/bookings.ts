@@ -74,25 +74,32 @@ export const bookings: EntityDef = {
   },
 };
 
-// A client with its current booking, in one statement (every GET /clients/:id). Same rule as
-// loadCurrentBookings below and hasCurrentBooking in clients/availability.ts.
-const CLIENT_WITH_BOOKING_SQL = `select c.*, b.id as b_id, b.before_date as b_before_date,
-    s.id as b_status_id, s.name as b_status_name, s.description as b_status_description
-  from clients c
-  left join bookings b on b.id = (select cb.id from bookings cb
-    where cb.client_id = c.id and cb.status_id <> ? and cb.before_date > ? order by cb.id desc limit 1)
-  left join booking_status_types s on s.id = b.status_id
-  where c.id = ?`;
+// Every GET /clients/:id: the client and the id of its current booking in one statement (max(id),
+// not ORDER BY … LIMIT 1, which sorted in a temporary b-tree; and no joins, which cost more than the
+// row itself). Only a client that has a current booking pays a second read for its details. Same
+// rule as loadCurrentBookings below and hasCurrentBooking in clients/availability.ts.
+const CLIENT_WITH_BOOKING_ID_SQL = `select c.*, (select max(cb.id) from bookings cb
+    where cb.client_id = c.id and cb.status_id <> ? and cb.before_date > ?) as current_booking_id
+  from clients c where c.id = ?`;
+const BOOKING_WITH_STATUS_SQL = `select b.id, b.before_date, s.id as status_id, s.name as status_name, s.description as status_description
+  from bookings b join booking_status_types s on s.id = b.status_id where b.id = ?`;
 
 export async function clientWithBooking(ctx: HubContext, id: number, toItem: (row: Row) => Item): Promise<Item | undefined> {
-  const [row] = await ctx.database.read.all(CLIENT_WITH_BOOKING_SQL, [CANCELLED_STATUS_ID, ctx.clock.now(), id]);
+  const [row] = await ctx.database.read.all(CLIENT_WITH_BOOKING_ID_SQL, [CANCELLED_STATUS_ID, ctx.clock.now(), id]);
   if (!row) return undefined;
   const item = toItem(row);
   item.communication = null;
-  item.booking =
-    row.b_id === null || row.b_id === undefined
-      ? null
-      : { bookingId: Number(row.b_id), beforeDate: formatTimestamp(Number(row.b_before_date)), status: { bookingStatusTypeId: Number(row.b_status_id), name: row.b_status_name, description: row.b_status_description ?? null } };
+  item.booking = null;
+  if (row.current_booking_id !== null && row.current_booking_id !== undefined) {
+    const [b] = await ctx.database.read.all(BOOKING_WITH_STATUS_SQL, [row.current_booking_id]);
+    if (b) {
+      item.booking = {
+        bookingId: Number(b.id),
+        beforeDate: formatTimestamp(Number(b.before_date)),
+        status: { bookingStatusTypeId: Number(b.status_id), name: b.status_name, description: b.status_description ?? null },
+      };
+    }
+  }
   return item;
 }
 

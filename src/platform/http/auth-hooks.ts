@@ -29,23 +29,32 @@ export function createAuthHooks(authenticator: Authenticator) {
     }
   };
 
-  const authorize = (required: Permission | Permission[]): Hook => {
+  /** Sign-in and the route's permission in one hook: a request pays one hook call, not two. */
+  const authenticateAndAuthorize = (required: Permission | Permission[]): Hook => {
     const list: Permission[] = Array.isArray(required) ? required : [required];
     const refusal = `Your roles do not permit this: it needs the permission ${list.join(' or ')}`;
-    return (request, _reply, done) => {
+    const check = (request: FastifyRequest, done: HookHandlerDoneFunction) => {
       if (list.some((p) => can(request.principal!, p))) return done();
       done(new AppError('FORBIDDEN', refusal));
     };
+    return (request, reply, done) =>
+      authenticate(request, reply, (err?: Error) => {
+        if (err) return done(err);
+        check(request, done);
+      });
   };
 
   return {
     authenticate,
-    /** Adds the hooks to a route being registered. Permission runs before body validation, so a caller without it learns nothing about the body schema. */
+    /**
+     * Adds the hooks to a route being registered. They run on request, before the body is parsed and
+     * validated, so a caller without the permission learns nothing about the body schema.
+     */
     secure(route: RouteOptions): void {
       if (route.config?.public) return;
-      route.onRequest = [authenticate, ...[route.onRequest ?? []].flat()] as RouteOptions['onRequest'];
       const permission = route.config?.permission;
-      if (permission) route.preValidation = [authorize(permission), ...[route.preValidation ?? []].flat()] as RouteOptions['preValidation'];
+      const hook = permission ? authenticateAndAuthorize(permission) : authenticate;
+      route.onRequest = [hook, ...[route.onRequest ?? []].flat()] as RouteOptions['onRequest'];
     },
   };
 }
