@@ -88,7 +88,11 @@ export function registerFlowRoutes(app: HubApp, ctx: HubContext, flows: FlowRunt
   app.get(
     '/flows/:id',
     { config: read, schema: { tags, summary: 'One flow: its current version, steps and definition', params: S.FlowIdParams, response: { 200: S.FlowDetail } } },
-    async (request) => flowDetail(flowOf((request.params as { id: string }).id)),
+    async (request) => {
+      const entry = flowOf((request.params as { id: string }).id);
+      const waiting = await flows.runs.buffered(entry.flow.id);
+      return flowDetail(entry, { waiting: waiting.n, oldestAcceptedAt: waiting.oldest });
+    },
   );
 
   app.get(

@@ -43,7 +43,7 @@ export const RunSummary = Type.Object({
   contextBytes: Type.Integer(),
   error: Json('{ step, code, message } when the run failed, was cancelled or is dead'),
   createdAt: Type.Integer(),
-  startedAt: Ms('null while the run waits in a rate-limited intake buffer'),
+  startedAt: Ms('null while the run waits in the intake buffer (rate, batch, cron)'),
   finishedAt: Ms('null until the run ends'),
   durationMs: Ms('startedAt → finishedAt'),
 });
@@ -117,4 +117,11 @@ export const FlowDetail = Type.Object({
   onError: Type.Union([Type.String(), Type.Null()]),
   definition: Json('The flow as loaded, defaults applied (the same schema as flow files)'),
   stepList: Type.Array(Type.Object({ id: Type.String(), subsystem: Type.String(), next: Type.Array(Type.String()), onError: Type.Union([Type.String(), Type.Null()]) })),
+  buffer: Type.Object(
+    {
+      waiting: Type.Integer({ description: 'Requests accepted and waiting for the intake policy to start them (queued runs)' }),
+      oldestAcceptedAt: Type.Union([Type.Integer(), Type.Null()], { description: 'Epoch ms when the oldest waiting request was accepted' }),
+    },
+    { description: 'The intake buffer (rate, batch and cron flows; always empty for immediate ones)' },
+  ),
 });

@@ -52,12 +52,13 @@ export function flowSummary({ flow, version }: FlowEntry) {
   };
 }
 
-export function flowDetail(entry: FlowEntry) {
+export function flowDetail(entry: FlowEntry, buffer: { waiting: number; oldestAcceptedAt: number | null }) {
   const { flow } = entry;
   return {
     ...flowSummary(entry),
     onError: flow.onError ?? null,
     definition: flow.definition,
     stepList: [...flow.steps.values()].map((s) => ({ id: s.id, subsystem: s.subsystem, next: [...s.next], onError: s.onError ?? null })),
+    buffer,
   };
 }

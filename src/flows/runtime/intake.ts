@@ -1,7 +1,7 @@
 import type { Db } from '../../platform/db/index.js';
 import type { TaskRepeat } from '../../platform/jobs/index.js';
-import type { Flow } from '../definition/flow.js';
-import { enqueueSteps, publishRun, type RuntimeDeps } from './deps.js';
+import { admitsNow, intakeLock, releaseBuffered } from './buffer.js';
+import { enqueueSteps, publishRun, RELEASE_TASK, type RuntimeDeps } from './deps.js';
 import { newRunId } from './ids.js';
 import { canonicalJson, sha256, toJson } from './json.js';
 import type { FlowEntry } from './registry.js';
@@ -16,14 +16,15 @@ export interface Accepted {
 
 export class IntakeConflict extends Error {}
 
-/** Release pace of buffered runs when nothing better is known. */
+/** The release task looks at every buffered flow at least this often (accepts wake it sooner when due). */
 const RELEASE_EVERY_MS = 1000;
 
 /**
  * Intake: a request becomes a run. The run row and the jobs of its first steps are written in ONE
  * transaction, so a worker can never pick up a job whose run is not committed, and an accepted request
- * can never be lost. Rate-limited flows start at once while under their limit; the rest wait as queued
- * runs, in order, and the release task starts them as the window allows.
+ * can never be lost. Rate-limited flows start at once while under their limit; the rest, and every
+ * request of a batch or cron flow, wait as queued runs, in order, until their policy starts them (see
+ * buffer.ts).
  */
 export function createIntake(deps: RuntimeDeps) {
   const { db, clock } = deps;
@@ -56,11 +57,15 @@ export function createIntake(deps: RuntimeDeps) {
           created_at: now,
           started_at: null,
         };
-        if (flow.intake.mode === 'rate') {
-          await deps.dialect.lockForTransaction(trx, `flows.rate:${flow.id}`);
-          if (!(await hasRoom(trx, flow, now)) || (await store.hasQueuedRuns(trx, flow.id))) {
+        if (flow.intake.mode !== 'immediate') {
+          await deps.dialect.lockForTransaction(trx, intakeLock(flow));
+          if (!(await admitsNow(trx, flow, now))) {
             await store.insertRun(trx, row);
-            return 'queued';
+            // A request that completes a batch starts it at once; otherwise the release task is
+            // woken for when this flow's buffer is next due (a batch's everyMs, a cron tick).
+            const { started, wakeAt } = await releaseBuffered(deps, trx, flow, now);
+            if (wakeAt !== null) await deps.jobs.hasten(trx, RELEASE_TASK, wakeAt);
+            return started.includes(runId) ? 'running' : 'queued';
           }
         }
         await store.insertRun(trx, { ...row, state: 'running', started_at: now, live_branches: flow.start.length, last_seq: flow.start.length });
@@ -86,35 +91,18 @@ export function createIntake(deps: RuntimeDeps) {
     return { runId: earlier.id, state: earlier.state, duplicate: true };
   }
 
-  async function hasRoom(trx: Db, flow: Flow, now: number): Promise<boolean> {
-    const { limit = 1, perMs = 1 } = flow.intake;
-    return (await store.countStartedSince(trx, flow.id, now - perMs + 1)).n < limit;
-  }
-
-  /** The periodic release task: starts buffered runs of every rate-limited flow as far as each window allows. */
+  /** The periodic release task: starts buffered runs of every rate, batch and cron flow as each policy allows. */
   async function releaseQueued(): Promise<TaskRepeat> {
-    let wakeIn = RELEASE_EVERY_MS;
+    let wakeAt = clock.now() + RELEASE_EVERY_MS;
     for (const { flow } of deps.registry.list()) {
-      if (flow.intake.mode !== 'rate') continue;
-      const { limit = 1, perMs = 1 } = flow.intake;
-      await inTransaction(async (trx) => {
-        await deps.dialect.lockForTransaction(trx, `flows.rate:${flow.id}`);
-        const now = clock.now();
-        const window = await store.countStartedSince(trx, flow.id, now - perMs + 1);
-        const runs = await store.oldestQueuedRuns(trx, flow.id, limit - window.n);
-        for (const run of runs) {
-          // A buffered run keeps the version it was accepted on.
-          const start = (await deps.registry.forRun(run.flow_id, run.version)).start;
-          if (!(await store.beginQueuedRun(trx, run.id, start.length, now))) continue;
-          await enqueueSteps(deps, trx, run.id, start, 1);
-          await publishRun(deps, trx, 'flow.run.started', run);
-        }
-        if (runs.length === limit - window.n && window.oldest !== null && (await store.hasQueuedRuns(trx, flow.id))) {
-          wakeIn = Math.min(wakeIn, Math.max(10, window.oldest + perMs - now));
-        }
+      if (flow.intake.mode === 'immediate') continue;
+      const released = await inTransaction(async (trx) => {
+        await deps.dialect.lockForTransaction(trx, intakeLock(flow));
+        return releaseBuffered(deps, trx, flow, clock.now());
       });
+      if (released.wakeAt !== null) wakeAt = Math.min(wakeAt, released.wakeAt);
     }
-    return { repeatAfterMs: wakeIn };
+    return { repeatAfterMs: Math.max(10, wakeAt - clock.now()) };
   }
 
   /**

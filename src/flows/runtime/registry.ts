@@ -9,8 +9,6 @@ import { canonicalJson, sha256 } from './json.js';
 import { findVersionByHash, insertNextVersion, readVersionDefinition } from './store.js';
 
 const FLOW_EXTENSIONS = new Set(['.yaml', '.yml', '.json', '.php']);
-/** Intake modes the runtime carries out; batch and cron validate but would silently run as immediate. */
-const RUNNABLE_INTAKE = new Set(['immediate', 'rate']);
 
 /** A loaded flow and the stored version it is (the hub's revision number: 1, 2, … per distinct content). */
 export interface FlowEntry {
@@ -44,10 +42,6 @@ export async function readFlowDirectory(dir: string, modules: readonly string[])
     const result = await loadFlowFile(file, { modules });
     if (result.problems) {
       for (const p of result.problems) problems.push(`${join(dir, name)}${p.line ? `:${p.line}` : ''}: ${p.path}: ${p.message}`);
-      continue;
-    }
-    if (!RUNNABLE_INTAKE.has(result.flow.intake.mode)) {
-      problems.push(`${join(dir, name)}: intake.mode: ${result.flow.intake.mode} is not run by this version yet; use immediate or rate`);
       continue;
     }
     const other = seen.get(result.flow.id);

@@ -39,6 +39,8 @@ export interface FlowRuntime {
     read(id: string): Promise<store.RunRow | undefined>;
     list(filter: store.RunFilter): Promise<store.RunRow[]>;
     steps(runId: string, afterId: number, limit: number): Promise<store.StepRow[]>;
+    /** The flow's intake buffer: queued runs and when the oldest was accepted. */
+    buffered(flowId: string): Promise<{ n: number; oldest: number | null }>;
   };
   /** Deletes runs (and their steps) that ended more than flows.retentionDays ago; the daily prune task calls it. */
   prune(): Promise<number>;
@@ -105,7 +107,7 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
   }
   o.jobs.defineTask(PRUNE_TASK, async () => void (await prune()));
   o.jobs.schedule(PRUNE_TASK, '29 4 * * *', PRUNE_TASK);
-  if (flows.some((f) => f.intake.mode === 'rate')) await o.jobs.enqueue(db, RELEASE_TASK, {}, { key: RELEASE_TASK });
+  if (flows.some((f) => f.intake.mode !== 'immediate')) await o.jobs.enqueue(db, RELEASE_TASK, {}, { key: RELEASE_TASK });
   log.info({ dir: o.settings.dir, flows: registry.list().map((e) => `${e.flow.id}@v${e.version}`) }, flows.length ? 'flows loaded' : 'no flows loaded');
 
   async function waitForEnd(runId: string, ms: number): Promise<store.RunRow | undefined> {
@@ -133,6 +135,7 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
     read: (id) => store.readRun(db, id),
     list: (filter) => store.listRuns(db, filter),
     steps: (runId, afterId, limit) => store.listSteps(db, runId, afterId, limit),
+    buffered: (flowId) => store.queuedStats(db, flowId),
   };
   return { registry, modules, intake, supervisor, deps, runs, prune, waitForEnd, close: () => modules.close() };
 }

@@ -162,10 +162,24 @@ export async function countStartedSince(db: Db, flowId: string, since: number): 
   return { n: Number(row?.n ?? 0), oldest: row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest) };
 }
 
-export async function oldestQueuedRuns(db: Db, flowId: string, limit: number): Promise<RunRow[]> {
+/** The oldest queued runs of a flow, in the order they were accepted; `acceptedBefore` narrows to earlier ones. */
+export async function oldestQueuedRuns(db: Db, flowId: string, limit: number, acceptedBefore?: number): Promise<RunRow[]> {
   if (limit <= 0) return [];
-  const rows = await db.selectFrom('flow_runs').selectAll().where('flow_id', '=', flowId).where('state', '=', 'queued').orderBy('id').limit(limit).execute();
+  let q = db.selectFrom('flow_runs').selectAll().where('flow_id', '=', flowId).where('state', '=', 'queued');
+  if (acceptedBefore !== undefined) q = q.where('created_at', '<', acceptedBefore);
+  const rows = await q.orderBy('created_at').orderBy('id').limit(limit).execute();
   return rows.map(runRow);
+}
+
+/** How many runs of a flow wait in its intake buffer, and when the oldest was accepted. */
+export async function queuedStats(db: Db, flowId: string): Promise<{ n: number; oldest: number | null }> {
+  const row = await db
+    .selectFrom('flow_runs')
+    .select((eb) => [eb.fn.countAll().as('n'), eb.fn.min('created_at').as('oldest')])
+    .where('flow_id', '=', flowId)
+    .where('state', '=', 'queued')
+    .executeTakeFirst();
+  return { n: Number(row?.n ?? 0), oldest: row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest) };
 }
 
 export async function hasQueuedRuns(db: Db, flowId: string): Promise<boolean> {

@@ -13,6 +13,7 @@ import {
   countJobs,
   extendLeases,
   findLiveJobId,
+  hastenJob,
   insertJob,
   repeatJob,
   retryJob,
@@ -245,6 +246,7 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
       tasks.set(name, { handler, options: taskOptions });
     },
     enqueue,
+    hasten: hastenJob,
     schedule(name, cron, task, payload) {
       if (schedules.has(name)) throw new Error(`job schedule "${name}" is defined twice`);
       schedules.set(name, createSchedule(name, cron, task, payload));

@@ -52,6 +52,12 @@ export async function insertJob(db: Db, job: NewJob): Promise<number | null> {
   return row ? Number(row.id) : null;
 }
 
+/** Brings the queued job holding `key` forward to `runAt`, if it was due later; false when none was. */
+export async function hastenJob(db: Db, key: string, runAt: number): Promise<boolean> {
+  const r = await db.updateTable('jobs').set({ run_at: runAt }).where('job_key', '=', key).where('state', '=', 'queued').where('run_at', '>', runAt).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
 export async function findLiveJobId(db: Db, key: string): Promise<number | null> {
   const row = await db.selectFrom('jobs').select('id').where('job_key', '=', key).executeTakeFirst();
   return row ? Number(row.id) : null;

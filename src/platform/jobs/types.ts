@@ -39,6 +39,12 @@ export interface JobQueue {
   defineTask(name: string, handler: TaskHandler, options?: TaskOptions): void;
   /** Enqueue inside the caller's transaction (pass the transaction), or on its own (pass ctx.db). */
   enqueue(trx: Db, task: string, payload: unknown, options?: EnqueueOptions): Promise<{ id: number | null; enqueued: boolean }>;
+  /**
+   * Brings the queued job holding `key` forward so it runs no later than `runAt` (inside the caller's
+   * transaction, or on its own). A periodic job that repeats on a long delay can be woken this way
+   * when something it should handle sooner arrives. False when no queued job holds the key.
+   */
+  hasten(trx: Db, key: string, runAt: number): Promise<boolean>;
   /** A cron schedule (croner syntax, UTC) that enqueues `task` once per tick across all processes. */
   schedule(name: string, cron: string, task: string, payload?: unknown): void;
   start(): Promise<void>;

@@ -17,7 +17,7 @@ for (const kind of TEST_DATABASES) {
       const bad = {
         'a.yaml': yaml(['id: a', 'steps:', '  one: { subsystem: no-such-module, next: [two] }']),
         'b.yaml': yaml(['id: b', 'steps:', '  one: { subsystem: set, conditon: [] }']),
-        'c.yaml': yaml(['id: c', 'intake: { mode: cron, cron: "*/5 * * * *" }', 'steps:', '  one: { subsystem: set }']),
+        'c.yaml': yaml(['id: c', 'intake: { mode: cron, cron: "every five minutes" }', 'steps:', '  one: { subsystem: set }']),
         'good.yaml': versioned(1),
       };
       await assert.rejects(startFlowHub(kind, { files: bad }), (err: unknown) => {
@@ -26,7 +26,7 @@ for (const kind of TEST_DATABASES) {
         assert.match(text, /a\.yaml:3: steps\.one\.subsystem: unknown module "no-such-module"/);
         assert.match(text, /a\.yaml:3: steps\.one\.next\[0\]: unknown step "two"/);
         assert.match(text, /b\.yaml:3: steps\.one\.conditon: unknown key/);
-        assert.match(text, /c\.yaml: intake\.mode: cron is not run by this version yet/);
+        assert.match(text, /c\.yaml:\d+: intake\.cron: invalid schedule/);
         assert.equal(err.problems.length, 4, text);
         return true;
       });
