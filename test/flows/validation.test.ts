@@ -99,12 +99,14 @@ test('ids: key and id must agree; no dots; "request" is reserved', () => {
 });
 
 test('unknown modules against the set given, with family wildcards', () => {
-  const definition = { id: 'f', steps: { a: { subsystem: 'bitrix24.find-deal', next: ['b'] }, b: { subsystem: 'find-deal', next: ['c'] }, c: { subsystem: 'bitrix24.' } } };
+  const definition = { id: 'f', steps: { a: { subsystem: 'bitrix24.find-deal', next: ['b'] }, b: { subsystem: 'find-deal', next: ['c'] }, c: { subsystem: 'bitrix24.', next: ['d'] }, d: { subsystem: 'bitrix24.add-contact' } } };
   const problems = problemsOf(definition, BUILTIN_MODULES);
   assert.deepEqual(messagesAt(problems, 'steps.a.subsystem'), []);
   assertProblem(problems, 'steps.b.subsystem', /unknown module "find-deal"/);
   assertProblem(problems, 'steps.c.subsystem', /unknown module "bitrix24\."/);
-  assert.ok(parseFlow(definition, 'test', { modules: [...BUILTIN_MODULES, 'find-deal', 'bitrix24.'] }).flow);
+  assertProblem(problems, 'steps.d.subsystem', /unknown module "bitrix24\.add-contact"/); // the built-ins are the real modules, not a family
+  assert.ok(parseFlow({ id: 'g', steps: { a: { subsystem: 'acme.anything' } } }, 'test', { modules: ['acme.*'] }).flow, 'a family wildcard admits its members');
+  assert.ok(parseFlow(definition, 'test', { modules: [...BUILTIN_MODULES, 'find-deal', 'bitrix24.', 'bitrix24.add-contact'] }).flow);
   assert.ok(parseFlow(definition, 'test').flow, 'without a module set, modules are not checked');
 });
 

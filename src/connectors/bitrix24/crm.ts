@@ -2,7 +2,7 @@ import { Bitrix24RequestError } from './errors.js';
 import type { Bitrix24Caller } from './transport.js';
 import type { Bitrix24Contact, Bitrix24Deal, Bitrix24ListParams } from './types.js';
 
-/** The CRM operations flow modules use (find contact, find/get/update deal, add lead). */
+/** The CRM operations flow modules use (find contact, find/get/add/update deal, add lead). */
 export interface Bitrix24Crm {
   /**
    * Contacts whose PHONE equals `phone` exactly, oldest first. Bitrix24 compares the whole stored string
@@ -21,6 +21,8 @@ export interface Bitrix24Crm {
    * not block duplicates, so this is what makes a retried add safe.
    */
   addLead(fields: Record<string, unknown>, opts?: { registerSonetEvent?: boolean }): Promise<{ id: number; created: boolean }>;
+  /** `crm.deal.add`, idempotent by ORIGINATOR_ID + ORIGIN_ID exactly as addLead. */
+  addDeal(fields: Record<string, unknown>, opts?: { registerSonetEvent?: boolean }): Promise<{ id: number; created: boolean }>;
   /**
    * `crm.deal.update`. Beware: PHONE/EMAIL items without an ID are APPENDED (reference §4.1).
    */
@@ -48,6 +50,26 @@ export function createCrm(caller: Bitrix24Caller): Bitrix24Crm {
     );
   }
 
+  /** Adds a lead or deal, unless one with the same ORIGINATOR_ID + ORIGIN_ID pair exists already. */
+  async function addOnce(entity: 'lead' | 'deal', fields: Record<string, unknown>, opts: { registerSonetEvent?: boolean }): Promise<{ id: number; created: boolean }> {
+    const originator = fields.ORIGINATOR_ID;
+    const origin = fields.ORIGIN_ID;
+    if (originator !== undefined && origin !== undefined && originator !== '' && origin !== '') {
+      const existing = await caller.call<Array<{ ID: string }>>(`crm.${entity}.list`, {
+        filter: { '=ORIGINATOR_ID': String(originator), '=ORIGIN_ID': String(origin) },
+        select: ['ID'],
+        order: { ID: 'ASC' },
+        start: -1, // no COUNT(*): we need one row
+      });
+      if (Array.isArray(existing) && existing.length > 0) return { id: Number(existing[0].ID), created: false };
+    }
+    const id = await caller.call<number | string>(`crm.${entity}.add`, {
+      fields,
+      params: { REGISTER_SONET_EVENT: opts.registerSonetEvent === false ? 'N' : 'Y' },
+    });
+    return { id: Number(id), created: true };
+  }
+
   return {
     findContactByPhone: (phone) => findContacts('PHONE', phone),
     findContactByEmail: (email) => findContacts('EMAIL', email),
@@ -66,24 +88,8 @@ export function createCrm(caller: Bitrix24Caller): Bitrix24Crm {
       }
     },
 
-    async addLead(fields, opts = {}) {
-      const originator = fields.ORIGINATOR_ID;
-      const origin = fields.ORIGIN_ID;
-      if (originator !== undefined && origin !== undefined && originator !== '' && origin !== '') {
-        const existing = await caller.call<Array<{ ID: string }>>('crm.lead.list', {
-          filter: { '=ORIGINATOR_ID': String(originator), '=ORIGIN_ID': String(origin) },
-          select: ['ID'],
-          order: { ID: 'ASC' },
-          start: -1, // no COUNT(*): we need one row
-        });
-        if (Array.isArray(existing) && existing.length > 0) return { id: Number(existing[0].ID), created: false };
-      }
-      const id = await caller.call<number | string>('crm.lead.add', {
-        fields,
-        params: { REGISTER_SONET_EVENT: opts.registerSonetEvent === false ? 'N' : 'Y' },
-      });
-      return { id: Number(id), created: true };
-    },
+    addLead: (fields, opts = {}) => addOnce('lead', fields, opts),
+    addDeal: (fields, opts = {}) => addOnce('deal', fields, opts),
 
     async updateDeal(id, fields, opts = {}) {
       const params: Record<string, unknown> = { id: positiveId(id), fields };

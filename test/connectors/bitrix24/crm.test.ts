@@ -101,6 +101,18 @@ describe('Bitrix24 CRM helpers against the emulator', () => {
     assert.equal(emu.store.rows.lead.get(first.id)?.PHONE instanceof Array, true);
   });
 
+  it('adds a deal, idempotent by ORIGINATOR_ID + ORIGIN_ID like a lead', async () => {
+    const fields = { TITLE: 'Заказ 77', CONTACT_ID: 7, OPPORTUNITY: 12500, ORIGINATOR_ID: 'conveyor', ORIGIN_ID: 'run-77' };
+    const first = await client.addDeal(fields);
+    assert.equal(first.created, true);
+    assert.equal(emu.store.rows.deal.get(first.id)?.TITLE, 'Заказ 77');
+    assert.deepEqual(await client.addDeal(fields), { id: first.id, created: false });
+    assert.equal(emu.count({ method: 'crm.deal.add' }), 1);
+    const other = await client.addDeal({ ...fields, ORIGIN_ID: 'run-78' }, { registerSonetEvent: false });
+    assert.notEqual(other.id, first.id);
+    assert.deepEqual(emu.requests.at(-1)!.params.params, { REGISTER_SONET_EVENT: 'N' });
+  });
+
   it('updates a deal', async () => {
     const id = emu.add('deal', { TITLE: 'Старое', STAGE_ID: 'NEW' });
     await client.updateDeal(id, { STAGE_ID: 'PREPARATION', COMMENTS: 'перезвонить' }, { registerSonetEvent: true });

@@ -22,6 +22,20 @@ const LEAD = [
   '    input: { id: request.dealId, COMMENTS: request.title }',
   '',
 ].join('\n');
+const ORDER = [
+  'id: order',
+  'steps:',
+  '  create:',
+  '    subsystem: bitrix24.add-deal',
+  '    input: { TITLE: request.title, CONTACT_ID: request.contactId, OPPORTUNITY: request.total }',
+  '    options: { fields: { SOURCE_ID: WEB, STAGE_ID: NEW } }',
+  '    retry: { attempts: 3, backoffMs: 10 }',
+  '    next: [load]',
+  '  load:',
+  '    subsystem: bitrix24.get-deal',
+  '    input: { id: create.id }',
+  '',
+].join('\n');
 const STRICT = ['id: strict', 'steps:', '  find:', '    subsystem: bitrix24.find-contact', '    input: { phone: request.phone }', '    retry: { attempts: 3, backoffMs: 10 }', ''].join('\n');
 
 for (const kind of TEST_DATABASES) {
@@ -29,12 +43,16 @@ for (const kind of TEST_DATABASES) {
     let f: FlowHub;
     let emu: Bitrix24Emulator;
     let dealId: number;
-    /** When set, the next crm.lead.add reaches the portal but its reply is lost, as on a dropped connection. */
+    /** When set, the next crm.lead.add / crm.deal.add reaches the portal but its reply is lost, as on a dropped connection. */
     let loseNextLeadReply = false;
+    let loseNextDealReply = false;
     const lossyFetch: typeof fetch = async (input, init) => {
       const response = await fetch(input, init);
-      if (loseNextLeadReply && String(input).endsWith('/crm.lead.add.json')) {
-        loseNextLeadReply = false;
+      const lead = loseNextLeadReply && String(input).endsWith('/crm.lead.add.json');
+      const deal = loseNextDealReply && String(input).endsWith('/crm.deal.add.json');
+      if (lead || deal) {
+        if (lead) loseNextLeadReply = false;
+        else loseNextDealReply = false;
         await response.arrayBuffer();
         throw new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } });
       }
@@ -50,7 +68,7 @@ for (const kind of TEST_DATABASES) {
       // Settings through the config schema, as the hub reads them.
       const settings = loadConfig({ env: {}, overrides: { flows: { bitrix24: { webhookUrl: emu.webhookUrl } } } }).flows.bitrix24;
       const modules = createBitrix24Modules(settings, { fetch: lossyFetch });
-      f = await startFlowHub(kind, { files: { '001-deal-routing.yaml': DEAL_ROUTING, 'lead.yaml': LEAD, 'strict.yaml': STRICT }, modules });
+      f = await startFlowHub(kind, { files: { '001-deal-routing.yaml': DEAL_ROUTING, 'lead.yaml': LEAD, 'order.yaml': ORDER, 'strict.yaml': STRICT }, modules });
     });
     after(async () => {
       await f?.close();
@@ -106,6 +124,23 @@ for (const kind of TEST_DATABASES) {
       assert.deepEqual(steps.map((s: any) => [s.attempt, s.state, s.error?.code ?? null]), [[1, 'retrying', 'BITRIX24_UNAVAILABLE'], [2, 'succeeded', null]]);
       assert.equal(emu.count({ method: 'crm.lead.add' }), 1, 'the retry found the lead instead of adding one');
       assert.equal(emu.store.get('deal', dealId).COMMENTS, 'Call me', 'update-deal wrote the deal');
+    });
+
+    it('add-deal: a reply lost after the portal added the deal is retried without adding a second deal; the next step loads it', async () => {
+      loseNextDealReply = true;
+      const contactId = emu.add('contact', { NAME: 'Vera' });
+      const out = await runToEnd(f, 'order', { title: 'Order 77', contactId, total: 12500 });
+      assert.equal(out.state, 'succeeded', JSON.stringify(out));
+      const deals = emu.store.list('deal', { filter: { '=ORIGIN_ID': `${out.runId}:create:1` } }).result as Record<string, any>[];
+      assert.equal(deals.length, 1, 'one deal for the step');
+      assert.deepEqual(out.context.create, { id: Number(deals[0]!.ID), created: false });
+      assert.equal(out.context.load.TITLE, 'Order 77');
+      assert.equal(out.context.load.CONTACT_ID, String(contactId));
+      assert.equal(out.context.load.SOURCE_ID, 'WEB');
+      assert.equal(out.context.load.ORIGINATOR_ID, 'conveyor');
+      const steps = (await getRun(f, out.runId)).steps.filter((s: any) => s.stepId === 'create');
+      assert.deepEqual(steps.map((s: any) => [s.attempt, s.state, s.error?.code ?? null]), [[1, 'retrying', 'BITRIX24_UNAVAILABLE'], [2, 'succeeded', null]]);
+      assert.equal(emu.count({ method: 'crm.deal.add' }), 1, 'the retry found the deal instead of adding one');
     });
 
     it('an auth error fails the step at once, not retried, with the Bitrix24 message and without the secret', async () => {

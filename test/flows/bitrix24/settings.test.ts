@@ -14,7 +14,7 @@ test('flows.bitrix24 with both auth kinds, or half of OAuth, stops the start nam
     () => createBitrix24Modules({ webhookUrl: 'https://portal.example/hook/s3cr3t-webhook-code', originator: 'conveyor' }),
     (err: Error) => /flows\.bitrix24: Bitrix24 webhook URL must look like/.test(err.message) && !err.message.includes('s3cr3t'),
   );
-  assert.deepEqual(createBitrix24Modules({ webhookUrl: WEBHOOK, originator: 'conveyor' }).map((m) => m.name), ['bitrix24.find-contact', 'bitrix24.find-deal', 'bitrix24.get-deal', 'bitrix24.add-lead', 'bitrix24.update-deal']);
+  assert.deepEqual(createBitrix24Modules({ webhookUrl: WEBHOOK, originator: 'conveyor' }).map((m) => m.name), ['bitrix24.find-contact', 'bitrix24.find-deal', 'bitrix24.get-deal', 'bitrix24.add-lead', 'bitrix24.add-deal', 'bitrix24.update-deal']);
 });
 
 test('without flows.bitrix24 the modules exist and each call fails, not retried, naming the config key', async () => {
@@ -54,5 +54,5 @@ test('the config schema takes flows.bitrix24 and the printed config masks its se
 test('configured modules step aside for modules of the same name given by plugins or tests', () => {
   const flows = loadConfig({ env: {}, overrides: { flows: { bitrix24: { webhookUrl: WEBHOOK } } } }).flows;
   const names = configuredLocalModules(flows, {}, [{ name: 'bitrix24.get-deal', run: () => null }]).map((m) => m.name);
-  assert.deepEqual(names, ['bitrix24.find-contact', 'bitrix24.find-deal', 'bitrix24.add-lead', 'bitrix24.update-deal']);
+  assert.deepEqual(names, ['bitrix24.find-contact', 'bitrix24.find-deal', 'bitrix24.add-lead', 'bitrix24.add-deal', 'bitrix24.update-deal']);
 });

@@ -1,16 +1,16 @@
-// The Bitrix24 modules of flows: find contact, find/get/update deal, add lead, over the Bitrix24 connector.
+// The Bitrix24 modules of flows: find contact, find/get/add/update deal, add lead, over the Bitrix24 connector.
 import type { Bitrix24Client } from '../../../connectors/bitrix24/index.js';
 import { StepFailure } from '../../runtime/local.js';
 import type { LocalModule } from '../../runtime/module.js';
-import { addLead, findContact, findDeal, getDeal, updateDeal } from './modules.js';
+import { addDeal, addLead, findContact, findDeal, getDeal, updateDeal } from './modules.js';
 import { createPortalClient, type Bitrix24ModuleDeps, type Bitrix24ModuleSettings } from './portal.js';
 
 export type { Bitrix24ModuleSettings, Bitrix24ModuleDeps } from './portal.js';
 
-export const BITRIX24_MODULE_NAMES = ['bitrix24.find-contact', 'bitrix24.find-deal', 'bitrix24.get-deal', 'bitrix24.add-lead', 'bitrix24.update-deal'] as const;
+export { BITRIX24_MODULE_NAMES } from './names.js';
 
 /**
- * The five modules over one client (one leaky bucket per portal, shared by every module and every client
+ * The six modules over one client (one leaky bucket per portal, shared by every module and every client
  * of that portal in the process). Settings are checked and the client built here, without I/O, so a bad
  * `flows.bitrix24` stops the start with every problem listed. Without settings the modules still exist
  * (flows using them load) and each call fails, not retried, naming the missing config.
@@ -21,5 +21,6 @@ export function createBitrix24Modules(settings: Bitrix24ModuleSettings | undefin
     if (!client) throw new StepFailure('BITRIX24_NOT_CONFIGURED', 'Bitrix24 is not configured: set flows.bitrix24.webhookUrl (or portalUrl + accessToken) in the config');
     return client;
   };
-  return [findContact(source), findDeal(source), getDeal(source), addLead(source, settings?.originator ?? 'conveyor'), updateDeal(source)];
+  const originator = settings?.originator ?? 'conveyor';
+  return [findContact(source), findDeal(source), getDeal(source), addLead(source, originator), addDeal(source, originator), updateDeal(source)];
 }

@@ -93,23 +93,28 @@ export const getDeal = (client: ClientSource) =>
   });
 
 /**
- * `bitrix24.add-lead`: the input is the lead's fields (`TITLE`, `NAME`, `PHONE`, `UF_…`), laid over
- * `options.fields`. PHONE/EMAIL may be plain strings. ORIGINATOR_ID (`flows.bitrix24.originator`) and
- * ORIGIN_ID (the step's idempotency key) make a retried or re-delivered step find its lead instead of
- * adding a second one, unless the input brings its own pair. Output `{id, created}`.
+ * `bitrix24.add-lead` and `bitrix24.add-deal`: the input is the record's fields (`TITLE`, `NAME`, `PHONE`,
+ * `CONTACT_ID`, `OPPORTUNITY`, `UF_…`), laid over `options.fields`. PHONE/EMAIL may be plain strings.
+ * ORIGINATOR_ID (`flows.bitrix24.originator`) and ORIGIN_ID (the step's idempotency key) make a retried
+ * or re-delivered step find its record instead of adding a second one, unless the input brings its own
+ * pair. Output `{id, created}`.
  */
-export const addLead = (client: ClientSource, originator: string) =>
-  bitrix24Module('bitrix24.add-lead', client, async (c, input, call) => {
+const addRecord = (entity: 'lead' | 'deal') => (client: ClientSource, originator: string) => {
+  const name = `bitrix24.add-${entity}`;
+  return bitrix24Module(name, client, async (c, input, call) => {
     const { fields: defaults = {} } = call.options;
-    checkOptions('bitrix24.add-lead', call.options, ['fields']);
-    if (!isRecord(defaults)) throw new StepFailure('BAD_OPTIONS', 'bitrix24.add-lead: options.fields must be a mapping of lead fields');
-    const fields = fieldsOf('bitrix24.add-lead', { ...defaults, ...input }, 'lead');
+    checkOptions(name, call.options, ['fields']);
+    if (!isRecord(defaults)) throw new StepFailure('BAD_OPTIONS', `${name}: options.fields must be a mapping of ${entity} fields`);
+    const fields = fieldsOf(name, { ...defaults, ...input }, entity);
     if (!text(fields.ORIGINATOR_ID) || !text(fields.ORIGIN_ID)) {
       fields.ORIGINATOR_ID = originator;
       fields.ORIGIN_ID = call.idempotencyKey;
     }
-    return c.addLead(fields);
+    return entity === 'lead' ? c.addLead(fields) : c.addDeal(fields);
   });
+};
+export const addLead = addRecord('lead');
+export const addDeal = addRecord('deal');
 
 /**
  * `bitrix24.update-deal`: input `{id, <FIELD>: value, …}` (a step's input maps names to paths, so the
