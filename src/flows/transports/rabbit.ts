@@ -119,36 +119,74 @@ export async function createRabbitTransport(opts: RabbitTransportOptions): Promi
   };
 }
 
+/** Reconnect pace of a served module after it lost the broker: doubling from 500 ms up to 30 s. */
+const RECONNECT_FIRST_MS = 500;
+const RECONNECT_MAX_MS = 30_000;
+
 /**
  * Serves a Node module over RabbitMQ: consumes `<queuePrefix>.<module>` with manual acks, sends the
  * answer to the call's `replyTo` with its `correlationId`, and acks only once the broker confirmed
  * the answer. A process that dies before the ack gets the call redelivered (same idempotencyKey).
+ * A lost connection is re-established with backoff; calls unacked when it dropped are redelivered by
+ * RabbitMQ. The first connection must succeed (a wrong URL fails at once).
  */
 export async function serveRabbitModule(opts: RabbitModuleOptions): Promise<ServedModule> {
   assertModuleName(opts.module);
   const log = opts.log ?? silentLog;
   const queue = `${opts.queuePrefix ?? DEFAULT_RABBIT_QUEUE_PREFIX}.${opts.module}`;
-  const conn = await amqp.connect(opts.url);
-  conn.on('error', (err: Error) => log.warn({ module: opts.module, err: err.message }, 'RabbitMQ connection error'));
   const running = new Set<Promise<void>>();
-  let consumerTag: string;
-  let channel: ConfirmChannel;
-  try {
-    channel = await conn.createConfirmChannel();
-    channel.on('error', (err: Error) => log.warn({ module: opts.module, err: err.message }, 'RabbitMQ channel error'));
-    await channel.assertQueue(queue, { durable: true });
-    await channel.prefetch(Math.max(1, opts.prefetch ?? 16));
-    ({ consumerTag } = await channel.consume(queue, (msg) => {
-      if (!msg) return;
-      const task = handle(msg).finally(() => running.delete(task));
-      running.add(task);
-    }));
-  } catch (err) {
-    await conn.close().catch(() => {});
-    throw err;
+  let closing = false;
+  let current: { conn: ChannelModel; channel: ConfirmChannel; consumerTag: string } | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let delay = RECONNECT_FIRST_MS;
+
+  async function connect(): Promise<void> {
+    const conn = await amqp.connect(opts.url);
+    conn.on('error', (err: Error) => log.warn({ module: opts.module, err: err.message }, 'RabbitMQ connection error'));
+    try {
+      const channel = await conn.createConfirmChannel();
+      channel.on('error', (err: Error) => log.warn({ module: opts.module, err: err.message }, 'RabbitMQ channel error'));
+      // A channel closed by the broker leaves the connection up but useless: drop it, which reconnects.
+      channel.on('close', () => void conn.close().catch(() => {}));
+      await channel.assertQueue(queue, { durable: true });
+      await channel.prefetch(Math.max(1, opts.prefetch ?? 16));
+      const { consumerTag } = await channel.consume(queue, (msg) => {
+        if (!msg) return;
+        const task = handle(channel, msg).finally(() => running.delete(task));
+        running.add(task);
+      });
+      current = { conn, channel, consumerTag };
+      conn.on('close', () => {
+        if (current?.conn === conn) current = undefined;
+        if (closing) return;
+        log.warn({ module: opts.module, queue, retryInMs: delay }, 'RabbitMQ connection closed; reconnecting');
+        scheduleReconnect();
+      });
+    } catch (err) {
+      await conn.close().catch(() => {});
+      throw err;
+    }
   }
 
-  async function handle(msg: ConsumeMessage): Promise<void> {
+  function scheduleReconnect(): void {
+    if (closing || retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      connect().then(
+        () => {
+          delay = RECONNECT_FIRST_MS;
+          log.warn({ module: opts.module, queue }, 'RabbitMQ connection restored; taking calls again');
+        },
+        (err: Error) => {
+          delay = Math.min(RECONNECT_MAX_MS, delay * 2);
+          log.warn({ module: opts.module, err: err.message, retryInMs: delay }, 'RabbitMQ reconnect failed');
+          scheduleReconnect();
+        },
+      );
+    }, delay);
+  }
+
+  async function handle(channel: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     const call = parseStepCall(msg.content.toString('utf8'));
     const { replyTo, correlationId } = msg.properties;
     if (!call || !replyTo) {
@@ -173,18 +211,15 @@ export async function serveRabbitModule(opts: RabbitModuleOptions): Promise<Serv
     }
   }
 
-  let closing = false;
-  conn.on('close', () => {
-    // No reconnect here: a module process that lost its broker should exit and be restarted by its supervisor.
-    if (!closing) log.warn({ module: opts.module, queue }, 'RabbitMQ connection closed; this module no longer takes calls');
-  });
-
+  await connect();
   return {
     async close() {
       closing = true;
-      await channel.cancel(consumerTag).catch(() => {});
+      clearTimeout(retryTimer);
+      const link = current;
+      if (link) await link.channel.cancel(link.consumerTag).catch(() => {});
       await Promise.all(running);
-      await conn.close().catch(() => {});
+      if (link) await link.conn.close().catch(() => {});
     },
   };
 }

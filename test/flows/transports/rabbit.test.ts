@@ -131,6 +131,34 @@ describe('RabbitMQ transport', () => {
     assert.deepEqual(await t.call(makeCall(), new AbortController().signal), { ok: true, output: 'back' });
   });
 
+  it('a served module that loses the broker reconnects and takes calls again; the call in flight is redelivered', async () => {
+    const p = place('resilient');
+    const proxy = await startTcpProxy(5672);
+    cleanups.push(() => proxy.close());
+    let handled = 0;
+    let release: () => void = () => {};
+    const firstHeld = new Promise<void>((resolve) => (release = resolve));
+    const served = await serveRabbitModule({
+      ...p,
+      url: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+      handler: async (input) => {
+        handled += 1;
+        if (handled === 1) await firstHeld; // the first delivery is still running when the link drops
+        return { echoed: input };
+      },
+    });
+    cleanups.push(() => served.close());
+    const t = await transportFor(p); // straight to the broker: only the module's link is cut
+    const call = makeCall();
+    const answer = t.call(call, new AbortController().signal);
+    while (handled === 0) await new Promise((r) => setTimeout(r, 20));
+    proxy.cut();
+    release(); // its reply cannot go out on the dead channel: the unacked call goes back to the queue
+    assert.deepEqual(await answer, { ok: true, output: { echoed: call.input } }, 'answered after the module reconnected');
+    assert.equal(handled, 2, 'the call was delivered again after the reconnect');
+    assert.deepEqual(await t.call(makeCall({ input: { n: 2 } }), new AbortController().signal), { ok: true, output: { echoed: { n: 2 } } });
+  });
+
   it('refuses to start, without crashing, when the module queue exists with other settings', async () => {
     const p = place('transient');
     await admin.assertQueue(`${p.queuePrefix}.transient`, { durable: false });
