@@ -112,7 +112,10 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
       jobs,
       settings: config.flows,
       modules: [...configuredLocalModules(config.flows, { log: log.child({ component: 'bitrix24' }) }, flowModules), ...flowModules],
-      afterCommit: () => (jobs.nudge(), events.poke()),
+      afterCommit: (wake = {}) => {
+        if (wake.jobs !== false) jobs.nudge();
+        if (wake.events !== false) events.poke();
+      },
       // Remote modules (flows.modules.<name>); HTTP modules may answer 202 and call back to /flows/callbacks/<module>/<token>.
       transports: {
         http: (m, s) => {

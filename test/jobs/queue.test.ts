@@ -141,6 +141,58 @@ for (const kind of TEST_DATABASES) {
         assert.deepEqual(ran, ['later', 'high', 'low', 'at']);
       }));
 
+    it('a handler can complete its job in its own transaction and hand on a claimed next job, run in the same slot without a claim', () =>
+      withJobsDb(kind, async ({ database, queue }) => {
+        const q = queue();
+        const ran: string[] = [];
+        q.defineTask('step', async (payload, job) => {
+          const { n } = payload as { n: number };
+          ran.push(`${n}:${job.attempt}`);
+          let next;
+          await database.db.transaction().execute(async (trx) => {
+            await trx.insertInto('jobs_test_log').values({ n }).execute();
+            assert.equal(await job.completeIn(trx), true);
+            if (n < 3) next = await job.enqueueNext(trx, 'step', { n: n + 1 }, { key: `step:${n + 1}` });
+          });
+          return { completedInTransaction: true as const, next };
+        });
+        await database.db.schema.createTable('jobs_test_log').addColumn('n', 'integer').execute();
+        await q.enqueue(database.db, 'step', { n: 1 }, { key: 'step:1' });
+        assert.equal(await q.runOnce(), 1, 'one claim ran the whole chain');
+        assert.deepEqual(ran, ['1:1', '2:1', '3:1']);
+        assert.deepEqual(await q.counts(), { queued: 0, running: 0, dead: 0 }, 'each job was completed with its work');
+        assert.deepEqual((await database.db.selectFrom('jobs_test_log').select('n').orderBy('n').execute()).map((r) => r.n), [1, 2, 3]);
+        await database.db.schema.dropTable('jobs_test_log').execute();
+      }));
+
+    it('a claimed next job whose worker died is run by another worker once its lease lapses', () =>
+      withJobsDb(kind, async ({ database, clock, queue }) => {
+        const dying = queue({ leaseMs: 30_000 }, 'dying');
+        // The handler hands on a job, but "dies" before the queue runs it (it throws after commit).
+        dying.defineTask('step', async (_payload, job) => {
+          await database.db.transaction().execute(async (trx) => {
+            await job.completeIn(trx);
+            await job.enqueueNext(trx, 'next', { n: 2 }, { key: 'next:2' });
+          });
+          throw new Error('process killed here');
+        });
+        dying.defineTask('next', async () => assert.fail('the dying worker must not run it'));
+        await dying.enqueue(database.db, 'step', {});
+        await dying.runOnce();
+        const row = await database.db.selectFrom('jobs').selectAll().where('job_key', '=', 'next:2').executeTakeFirstOrThrow();
+        assert.equal(row.state, 'running');
+        assert.equal(row.locked_by, 'dying');
+
+        const survivor = queue({ leaseMs: 30_000 }, 'survivor');
+        const seen: number[] = [];
+        survivor.defineTask('next', async (payload, job) => void seen.push((payload as { n: number }).n, job.attempt));
+        assert.equal(await survivor.runOnce(), 0, 'still leased to the dead worker');
+        clock.advance(30_001);
+        assert.equal(await survivor.runOnce(), 1);
+        assert.deepEqual(seen, [2, 2], 'run once more, as its second attempt');
+        assert.deepEqual(await survivor.counts(), { queued: 0, running: 0, dead: 0 });
+      }));
+
     it('re-claims a job whose worker vanished once its lease expires', () =>
       withJobsDb(kind, async ({ database, clock, queue }) => {
         const q = queue({ leaseMs: 30_000 }, 'survivor');

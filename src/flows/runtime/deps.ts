@@ -15,6 +15,11 @@ export const RELEASE_TASK = 'flows.release';
 export const PRUNE_TASK = 'flows.prune';
 
 /** The payload of a step job: one activation of one step. */
+export interface CommitWake {
+  jobs?: boolean;
+  events?: boolean;
+}
+
 export interface StepJob {
   runId: string;
   stepId: string;
@@ -36,8 +41,8 @@ export interface RuntimeDeps {
   settings: FlowsSettings;
   registry: FlowRegistry;
   modules: ModuleDirectory;
-  /** After a commit that enqueued jobs or events: wake the workers and the event dispatcher. */
-  afterCommit(): void;
+  /** After a commit: wake the job loop (work was queued) and/or the event dispatcher (events were published); both by default. */
+  afterCommit(wake?: CommitWake): void;
   /** A run ended (in this process): wakes ?wait callers. */
   runEnded(runId: string): void;
   /** Cancellation signals of runs with steps executing in this process. */

@@ -4,7 +4,7 @@ import type { EventBus } from '../../platform/events/index.js';
 import type { JobQueue } from '../../platform/jobs/index.js';
 import type { Logger } from '../../platform/logging/index.js';
 import { BUILTIN_LOCAL_MODULES } from '../modules/index.js';
-import { createRunCancels, PRUNE_TASK, RELEASE_TASK, STEP_TASK, type FlowsSettings, type RuntimeDeps } from './deps.js';
+import { createRunCancels, PRUNE_TASK, RELEASE_TASK, STEP_TASK, type CommitWake, type FlowsSettings, type RuntimeDeps } from './deps.js';
 import { createModuleDirectory, type ModuleDirectory } from './dispatch.js';
 import { createIntake, type Intake } from './intake.js';
 import type { LocalModule } from './module.js';
@@ -25,7 +25,7 @@ export interface FlowRuntimeOptions {
   /** How to reach remote modules (`flows.modules.<name>.transport`): one factory per transport kind. */
   transports?: TransportFactories;
   /** Called after commits that enqueued work (the hub wakes its job loop and event dispatcher). */
-  afterCommit?: () => void;
+  afterCommit?: (wake?: CommitWake) => void;
 }
 
 export interface FlowRuntime {

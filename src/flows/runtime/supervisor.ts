@@ -1,11 +1,11 @@
 import type { Db } from '../../platform/db/index.js';
-import type { JobInfo, TaskRepeat } from '../../platform/jobs/index.js';
+import type { ClaimedJob, JobInfo, TaskCompleted, TaskRepeat } from '../../platform/jobs/index.js';
 import { evaluateRoute } from '../conditions/evaluate.js';
 import { getPath } from '../conditions/path.js';
 import { REQUEST_ROOT } from '../conditions/compile.js';
 import type { Flow, FlowStep } from '../definition/flow.js';
 import { callWithDeadline } from './dispatch.js';
-import { enqueueSteps, publishRun, type RuntimeDeps, type StepJob } from './deps.js';
+import { enqueueSteps, publishRun, STEP_TASK, stepJobKey, type CommitWake, type RuntimeDeps, type StepJob } from './deps.js';
 import { cappedJson, parseJson, toJson } from './json.js';
 import { isDeferral } from './local.js';
 import type { StepCall, StepError } from './module.js';
@@ -29,10 +29,10 @@ export type RunContext = Record<string, unknown>;
 export function createSupervisor(deps: RuntimeDeps) {
   const { db, clock, log } = deps;
 
-  async function handleStepJob(payload: unknown, job: JobInfo): Promise<void | TaskRepeat> {
+  async function handleStepJob(payload: unknown, job: JobInfo): Promise<void | TaskRepeat | TaskCompleted> {
     const work = payload as StepJob;
     try {
-      return await runActivation(work);
+      return await runActivation(work, job);
     } catch (err) {
       // Out of job attempts (or a run that can never go on): the run is dead-lettered, and listed as such.
       if (err instanceof FatalRunError || job.attempt >= job.maxAttempts) {
@@ -43,7 +43,7 @@ export function createSupervisor(deps: RuntimeDeps) {
     }
   }
 
-  async function runActivation(work: StepJob): Promise<void | TaskRepeat> {
+  async function runActivation(work: StepJob, job: JobInfo): Promise<void | TaskRepeat | TaskCompleted> {
     const run = await store.readRun(db, work.runId);
     if (!run || run.state !== 'running') return; // cancelled, failed by another branch, or pruned
     const flow = await deps.registry.forRun(run.flow_id, run.version);
@@ -59,7 +59,7 @@ export function createSupervisor(deps: RuntimeDeps) {
     if (last?.state === 'waiting') {
       const context = await loadContext(run);
       const output = parseJson(last.output);
-      return complete(flow, run, step, work, { output, bytes: last.output_bytes, context }, (trx) => recordWaitingDone(trx, last.id));
+      return complete(flow, run, step, work, job, { output, bytes: last.output_bytes, context }, (trx) => recordWaitingDone(trx, last.id));
     }
 
     const attempt = last ? last.attempt + 1 : 1;
@@ -112,18 +112,18 @@ export function createSupervisor(deps: RuntimeDeps) {
       const json = toJson(output);
       if (json.bytes > deps.settings.stepOutputBytes) {
         const error = { code: 'STEP_OUTPUT_TOO_LARGE', message: `the output is ${json.bytes} bytes; flows.stepOutputBytes allows ${deps.settings.stepOutputBytes}`, retryable: false };
-        return failed(flow, run, step, work, base, error, context);
+        return failed(flow, run, step, work, job, base, error, context);
       }
       if (deferral) {
         const wakeAt = clock.now() + deferral.delayMs;
         await insertOrAbandon(db, { ...base, state: 'waiting', output: json.text, output_bytes: json.bytes, wake_at: wakeAt, finished_at: null });
         return { repeatAfterMs: deferral.delayMs };
       }
-      return complete(flow, run, step, work, { output, bytes: json.bytes, context }, (trx) =>
+      return complete(flow, run, step, work, job, { output, bytes: json.bytes, context }, (trx) =>
         store.insertStep(trx, { ...base, output: json.text, output_bytes: json.bytes }),
       );
     }
-    return failed(flow, run, step, work, base, outcome.error, context);
+    return failed(flow, run, step, work, job, base, outcome.error, context);
   }
 
   /** Reads what the conditions and inputs may refer to: the request and the latest output of each step. */
@@ -135,7 +135,16 @@ export function createSupervisor(deps: RuntimeDeps) {
     return context;
   }
 
-  async function failed(flow: Flow, run: store.RunRow, step: FlowStep, work: StepJob, base: store.NewStep, error: StepError, context: RunContext): Promise<void | TaskRepeat> {
+  async function failed(
+    flow: Flow,
+    run: store.RunRow,
+    step: FlowStep,
+    work: StepJob,
+    job: JobInfo,
+    base: store.NewStep,
+    error: StepError,
+    context: RunContext,
+  ): Promise<void | TaskRepeat | TaskCompleted> {
     const errorJson = cappedJson(error, deps.settings.historyBytes);
     const attempts = step.retry?.attempts ?? 1;
     if (error.retryable && base.attempt < attempts) {
@@ -149,7 +158,7 @@ export function createSupervisor(deps: RuntimeDeps) {
     const record = (trx: Db) => store.insertStep(trx, { ...base, state: 'failed', error: errorJson });
     if (errorRoute) {
       // The branch goes on at the error step, which sees this step as { error } in the context.
-      return complete(flow, run, step, { ...work, errorDepth: depth + 1 }, { output: { error }, bytes: 0, context, route: [errorRoute] }, record);
+      return complete(flow, run, step, { ...work, errorDepth: depth + 1 }, job, { output: { error }, bytes: 0, context, route: [errorRoute] }, record);
     }
     const runError = { step: step.id, code: error.code, message: error.message };
     await transaction(async (trx) => {
@@ -163,21 +172,28 @@ export function createSupervisor(deps: RuntimeDeps) {
 
   /**
    * Records the finished activation and moves the run on in one transaction: the next activations are
-   * enqueued with it, the branch count changes by (next − 1), and at zero the run has succeeded.
+   * enqueued with it, the branch count changes by (next − 1), and at zero the run has succeeded. The
+   * step job itself is completed in that same transaction, and the first next activation is enqueued
+   * already claimed by this worker, which runs it right after: a run's steps follow one another without
+   * a claim round trip each (the others go to the queue and run in parallel on other slots).
    */
   async function complete(
     flow: Flow,
     run: store.RunRow,
     step: FlowStep,
     work: StepJob,
+    job: JobInfo,
     done: { output: unknown; bytes: number; context: RunContext; route?: string[] },
     record: (trx: Db) => Promise<unknown>,
-  ): Promise<void> {
+  ): Promise<TaskCompleted | undefined> {
     const context = { ...done.context, [step.id]: done.output };
     const next = done.route ?? evaluateRoute(step, context);
     let ended: 'succeeded' | 'failed' | undefined;
-    await transaction(async (trx) => {
+    let handOn: ClaimedJob | undefined;
+    let queued = false;
+    const committed = await transaction(async (trx) => {
       await record(trx);
+      if (!(await job.completeIn(trx))) throw new Abandon(); // the lease lapsed: another worker runs this activation
       const advanced = await store.advanceRun(trx, run.id, { branches: next.length - 1, newActivations: next.length, contextBytes: done.bytes });
       if (!advanced) throw new Abandon();
       if (advanced.contextBytes > deps.settings.contextBytes) {
@@ -187,17 +203,27 @@ export function createSupervisor(deps: RuntimeDeps) {
         ended = 'failed';
         return;
       }
-      await enqueueSteps(deps, trx, run.id, next, advanced.lastSeq - next.length + 1, done.route ? (work.errorDepth ?? 0) : 0);
+      const firstSeq = advanced.lastSeq - next.length + 1;
+      const errorDepth = done.route ? (work.errorDepth ?? 0) : 0;
+      const [first, ...rest] = next;
+      if (first !== undefined) {
+        const nextWork: StepJob = { runId: run.id, stepId: first, seq: firstSeq, ...(errorDepth > 0 ? { errorDepth } : {}) };
+        handOn = (await job.enqueueNext(trx, STEP_TASK, nextWork, { key: stepJobKey(run.id, first, firstSeq) })) ?? undefined;
+      }
+      await enqueueSteps(deps, trx, run.id, rest, firstSeq + 1, errorDepth);
+      queued = rest.length > 0 || (first !== undefined && handOn === undefined);
       if (advanced.liveBranches === 0) {
         await store.endRun(trx, run.id, ['running'], 'succeeded', clock.now());
         await publishRun(deps, trx, 'flow.run.succeeded', run, { state: 'succeeded' });
         ended = 'succeeded';
       }
-    });
+    }, () => ({ jobs: queued, events: ended !== undefined }));
     if (ended) {
       log.debug({ runId: run.id, flow: flow.id, state: ended }, 'flow run ended');
       deps.runEnded(run.id);
     }
+    // Rolled back: the job was not completed here; the queue completes it as usual.
+    return committed ? { completedInTransaction: true, next: handOn } : undefined;
   }
 
   async function recordWaitingDone(trx: Db, id: number): Promise<void> {
@@ -213,15 +239,18 @@ export function createSupervisor(deps: RuntimeDeps) {
     }
   }
 
-  /** A transaction that enqueued work wakes the workers after commit; Abandon rolls it back quietly. */
-  async function transaction(work: (trx: Db) => Promise<void>): Promise<void> {
+  /** A transaction that enqueued work wakes the workers after commit; Abandon rolls it back quietly (false). */
+  async function transaction(work: (trx: Db) => Promise<void>, wake?: () => CommitWake): Promise<boolean> {
     try {
       await db.transaction().execute(work);
     } catch (err) {
-      if (err instanceof Abandon || deps.dialect.isUniqueViolation(err)) return;
+      if (err instanceof Abandon || deps.dialect.isUniqueViolation(err)) return false;
       throw err;
     }
-    deps.afterCommit();
+    // A step handed on to this worker queued nothing: waking the job loop would only poll for nothing.
+    const what = wake?.() ?? {};
+    if (what.jobs !== false || what.events !== false) deps.afterCommit(what);
+    return true;
   }
 
   async function markDead(runId: string, err: unknown): Promise<void> {

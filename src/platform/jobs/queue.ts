@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db, SqlDialect } from '../db/index.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logging/index.js';
-import type { EnqueueOptions, JobInfo, JobQueue, TaskHandler, TaskOptions, TaskRepeat } from './types.js';
+import type { ClaimedJob, EnqueueOptions, JobInfo, JobQueue, TaskCompleted, TaskHandler, TaskOptions, TaskRepeat } from './types.js';
 import { retryDelayMs } from './backoff.js';
 import { createSchedule, fireIfDue, type Schedule } from './cron.js';
 import {
@@ -14,6 +14,8 @@ import {
   extendLeases,
   findLiveJobId,
   hastenJob,
+  insertClaimedJob,
+  unclaimJob,
   insertJob,
   repeatJob,
   retryJob,
@@ -74,6 +76,7 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
   const tasks = new Map<string, TaskDef>();
   const schedules = new Map<string, Schedule>();
   // Keyed by id and attempt: after a lost lease this process may legitimately hold a newer claim of the same job.
+  // A slot's id changes when its handler hands on a claimed next job (the heartbeat renews that one).
   const active = new Map<string, { id: number; done: Promise<void> }>();
 
   let running = false;
@@ -107,18 +110,22 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
     });
   }
 
-  async function enqueue(trx: Db, task: string, payload: unknown, opts: EnqueueOptions = {}) {
-    const now = clock.now();
-    const key = opts.key ?? null;
-    const id = await insertJob(trx, {
+  function newJob(task: string, payload: unknown, opts: EnqueueOptions, now: number) {
+    return {
       task,
       payload: JSON.stringify(payload ?? null),
-      key,
+      key: opts.key ?? null,
       runAt: opts.runAt ?? now + (opts.delayMs ?? 0),
       priority: opts.priority ?? 0,
       maxAttempts: opts.maxAttempts ?? tasks.get(task)?.options.maxAttempts ?? options.maxAttempts,
       now,
-    });
+    };
+  }
+
+  async function enqueue(trx: Db, task: string, payload: unknown, opts: EnqueueOptions = {}) {
+    const now = clock.now();
+    const key = opts.key ?? null;
+    const id = await insertJob(trx, newJob(task, payload, opts, now));
     // Outside a transaction the row is committed already; inside one the caller may nudge() after commit.
     if (id !== null && !trx.isTransaction) nudge();
     if (id !== null) return { id, enqueued: true };
@@ -145,34 +152,70 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
     mayHaveMore = jobs.length === free;
     return jobs.map((job) => {
       const slot = `${job.id}/${job.attempts}`;
-      const done = execute(job).finally(() => {
+      const entry = { id: job.id, done: Promise.resolve() };
+      entry.done = runChain(job, entry).finally(() => {
         active.delete(slot);
         if (mayHaveMore) nudge();
       });
-      active.set(slot, { id: job.id, done });
-      return done;
+      active.set(slot, entry);
+      return entry.done;
     });
   }
 
-  async function execute(job: JobRow): Promise<void> {
+  /** Runs a claimed job, then each claimed job its handler hands on, in the same slot. */
+  async function runChain(first: JobRow, slot: { id: number }): Promise<void> {
+    let job: JobRow | undefined = first;
+    while (job) {
+      slot.id = job.id;
+      const next: JobRow | undefined = await execute(job);
+      if (next && stopping.signal.aborted) {
+        // Stopping: give it back to the queue rather than start it (or leave it to its lease).
+        await unclaimJob(db, { id: next.id, workerId, attempt: next.attempts }, clock.now()).catch(() => false);
+        return;
+      }
+      job = next;
+    }
+  }
+
+  async function execute(job: JobRow): Promise<JobRow | undefined> {
     const claim: Claim = { id: job.id, workerId, attempt: job.attempts };
     const meta = { jobId: job.id, task: job.task, attempt: job.attempts, maxAttempts: job.max_attempts };
     const def = tasks.get(job.task);
+    const handedOn = new Map<number, JobRow>();
     try {
       if (!def) {
         await buryJob(db, claim, `unknown task "${job.task}": no handler is defined for it in worker ${workerId}`, clock.now());
         log.error(meta, 'job dead: unknown task');
-        return;
+        return undefined;
       }
-      const info: JobInfo = { id: job.id, task: job.task, key: job.job_key, attempt: job.attempts, maxAttempts: job.max_attempts, signal: stopping.signal };
+      const info: JobInfo = {
+        id: job.id,
+        task: job.task,
+        key: job.job_key,
+        attempt: job.attempts,
+        maxAttempts: job.max_attempts,
+        signal: stopping.signal,
+        completeIn: (trx) => completeJob(trx, claim),
+        async enqueueNext(trx, task, payload, opts = {}) {
+          const now = clock.now();
+          const row = await insertClaimedJob(trx, newJob(task, payload, opts, now), workerId, now + options.leaseMs);
+          if (!row) return null;
+          handedOn.set(row.id, row);
+          return { claimedJobId: row.id } satisfies ClaimedJob;
+        },
+      };
       const started = Date.now();
       log.debug(meta, 'job started');
-      let outcome: void | TaskRepeat;
+      let outcome: void | TaskRepeat | TaskCompleted;
       try {
         outcome = await withTimeout(() => def.handler(JSON.parse(job.payload), info), def.options.timeoutMs);
       } catch (err) {
         await fail(job, claim, meta, err);
-        return;
+        return undefined;
+      }
+      if (outcome && 'completedInTransaction' in outcome) {
+        log.debug({ ...meta, ms: Date.now() - started }, 'job done');
+        return outcome.next ? handedOn.get(outcome.next.claimedJobId) : undefined;
       }
       const repeatAfterMs = outcome && Number.isFinite(outcome.repeatAfterMs) ? Math.max(0, outcome.repeatAfterMs) : undefined;
       const stillOurs =
@@ -183,6 +226,7 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
       // Database trouble while recording the outcome: the lease expires and the job runs again.
       log.error({ ...meta, err: errorText(err) }, 'could not record job outcome');
     }
+    return undefined;
   }
 
   async function fail(job: JobRow, claim: Claim, meta: object, err: unknown): Promise<void> {

@@ -58,6 +58,42 @@ export async function hastenJob(db: Db, key: string, runAt: number): Promise<boo
   return Number(r.numUpdatedRows) > 0;
 }
 
+/**
+ * Inserts a job already claimed by `workerId` (running, leased, first attempt), for a worker that runs
+ * it next itself; null when a live job holds the key. If the worker dies, the lease lapses and any
+ * worker claims it as usual.
+ */
+export async function insertClaimedJob(db: Db, job: NewJob, workerId: string, lockedUntil: number): Promise<JobRow | null> {
+  const row = await db
+    .insertInto('jobs')
+    .values({
+      task: job.task,
+      payload: job.payload,
+      job_key: job.key,
+      state: 'running',
+      priority: job.priority,
+      run_at: job.runAt,
+      attempts: 1,
+      max_attempts: job.maxAttempts,
+      locked_by: workerId,
+      locked_until: lockedUntil,
+      created_at: job.now,
+      updated_at: job.now,
+    })
+    .onConflict((oc) => oc.doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  return row ? ({ ...row, id: Number(row.id) } as JobRow) : null;
+}
+
+/** Gives a claimed job back to the queue untouched (a worker that stops before starting it). */
+export async function unclaimJob(db: Db, claim: Claim, now: number): Promise<boolean> {
+  const r = await owned(db, claim)
+    .set((eb) => ({ state: 'queued', run_at: now, attempts: eb('attempts', '-', 1), locked_by: null, locked_until: null, updated_at: now }))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
 export async function findLiveJobId(db: Db, key: string): Promise<number | null> {
   const row = await db.selectFrom('jobs').select('id').where('job_key', '=', key).executeTakeFirst();
   return row ? Number(row.id) : null;

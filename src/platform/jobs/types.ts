@@ -8,13 +8,36 @@ export interface JobInfo {
   maxAttempts: number;
   /** Aborted when the worker is stopping: long handlers should wrap up (a repeating one returns early). */
   signal: AbortSignal;
+  /**
+   * Completes this job inside the caller's transaction (so the job ends exactly when the work it did is
+   * committed). False when the job is no longer this worker's (its lease lapsed): roll back then. A
+   * handler that committed it returns `{ completedInTransaction: true }`.
+   */
+  completeIn(trx: Db): Promise<boolean>;
+  /**
+   * Enqueues a job inside the caller's transaction, already claimed by this worker, to run right after
+   * this one in the same slot (return it as `next`): no claim round trip. Null when a live job holds
+   * the key (that job runs the usual way). If this process dies, the lease lapses and any worker runs it.
+   */
+  enqueueNext(trx: Db, task: string, payload: unknown, options?: EnqueueOptions): Promise<ClaimedJob | null>;
+}
+
+/** A job enqueued with enqueueNext: opaque to the handler, run by the queue when returned as `next`. */
+export interface ClaimedJob {
+  readonly claimedJobId: number;
+}
+
+/** A handler that completed its job in its own transaction (JobInfo.completeIn), maybe handing on the next. */
+export interface TaskCompleted {
+  completedInTransaction: true;
+  next?: ClaimedJob;
 }
 
 /**
  * A handler that returns `{ repeatAfterMs }` stays in the queue under the same key and runs again after
  * that delay (a periodic task with one live instance across all processes); otherwise it is done.
  */
-export type TaskHandler = (payload: unknown, job: JobInfo) => Promise<void | TaskRepeat>;
+export type TaskHandler = (payload: unknown, job: JobInfo) => Promise<void | TaskRepeat | TaskCompleted>;
 
 export interface TaskRepeat {
   repeatAfterMs: number;
