@@ -29,22 +29,28 @@ export interface NewJob {
   now: number;
 }
 
+/** The row of a new job: queued, or already claimed by a worker (running, leased, first attempt). */
+function newJobRow(job: NewJob, claimedBy?: { workerId: string; lockedUntil: number }) {
+  return {
+    task: job.task,
+    payload: job.payload,
+    job_key: job.key,
+    state: claimedBy ? 'running' : 'queued',
+    priority: job.priority,
+    run_at: job.runAt,
+    attempts: claimedBy ? 1 : 0,
+    max_attempts: job.maxAttempts,
+    ...(claimedBy ? { locked_by: claimedBy.workerId, locked_until: claimedBy.lockedUntil } : {}),
+    created_at: job.now,
+    updated_at: job.now,
+  };
+}
+
 /** Inserts unless a live job holds the same key; returns the new id, or null when it was a duplicate. */
 export async function insertJob(db: Db, job: NewJob): Promise<number | null> {
   const row = await db
     .insertInto('jobs')
-    .values({
-      task: job.task,
-      payload: job.payload,
-      job_key: job.key,
-      state: 'queued',
-      priority: job.priority,
-      run_at: job.runAt,
-      attempts: 0,
-      max_attempts: job.maxAttempts,
-      created_at: job.now,
-      updated_at: job.now,
-    })
+    .values(newJobRow(job))
     // No conflict target: matches the partial unique index on job_key on both dialects.
     .onConflict((oc) => oc.doNothing())
     .returning('id')
@@ -66,20 +72,7 @@ export async function hastenJob(db: Db, key: string, runAt: number): Promise<boo
 export async function insertClaimedJob(db: Db, job: NewJob, workerId: string, lockedUntil: number): Promise<JobRow | null> {
   const row = await db
     .insertInto('jobs')
-    .values({
-      task: job.task,
-      payload: job.payload,
-      job_key: job.key,
-      state: 'running',
-      priority: job.priority,
-      run_at: job.runAt,
-      attempts: 1,
-      max_attempts: job.maxAttempts,
-      locked_by: workerId,
-      locked_until: lockedUntil,
-      created_at: job.now,
-      updated_at: job.now,
-    })
+    .values(newJobRow(job, { workerId, lockedUntil }))
     .onConflict((oc) => oc.doNothing())
     .returningAll()
     .executeTakeFirst();
