@@ -50,7 +50,9 @@ export function createSupervisor(deps: RuntimeDeps) {
     const step = flow.steps.get(work.stepId);
     if (!step) throw new FatalRunError(`flow ${flow.id} version ${run.version} has no step "${work.stepId}"`);
 
-    const last = await store.lastAttempt(db, run.id, work.seq);
+    // A step this worker just handed on to itself: no earlier attempt can exist, and its context is known.
+    const handed = takeWarmContext(run.id, work.seq);
+    const last = handed ? undefined : await store.lastAttempt(db, run.id, work.seq);
     if (last && (last.state === 'succeeded' || last.state === 'failed' || last.state === 'reused')) return; // done before a crash
     const now = clock.now();
     if (last && (last.state === 'waiting' || last.state === 'retrying') && last.wake_at !== null && last.wake_at > now) {
@@ -63,7 +65,7 @@ export function createSupervisor(deps: RuntimeDeps) {
     }
 
     const attempt = last ? last.attempt + 1 : 1;
-    const context = await loadContext(run);
+    const context = handed ?? (await loadContext(run));
     const input = step.input ? mapInput(step.input, context) : context;
     const timeoutMs = step.timeoutMs ?? deps.settings.modules[step.subsystem]?.timeoutMs ?? deps.settings.stepTimeoutMs;
     const call: StepCall = {
@@ -190,6 +192,8 @@ export function createSupervisor(deps: RuntimeDeps) {
     const next = done.route ?? evaluateRoute(step, context);
     let ended: 'succeeded' | 'failed' | undefined;
     let handOn: ClaimedJob | undefined;
+    let handOnSeq = 0;
+    let singleBranch = false;
     let queued = false;
     const committed = await transaction(async (trx) => {
       await record(trx);
@@ -209,6 +213,8 @@ export function createSupervisor(deps: RuntimeDeps) {
       if (first !== undefined) {
         const nextWork: StepJob = { runId: run.id, stepId: first, seq: firstSeq, ...(errorDepth > 0 ? { errorDepth } : {}) };
         handOn = (await job.enqueueNext(trx, STEP_TASK, nextWork, { key: stepJobKey(run.id, first, firstSeq) })) ?? undefined;
+        handOnSeq = firstSeq;
+        singleBranch = advanced.liveBranches === 1;
       }
       await enqueueSteps(deps, trx, run.id, rest, firstSeq + 1, errorDepth);
       queued = rest.length > 0 || (first !== undefined && handOn === undefined);
@@ -222,6 +228,10 @@ export function createSupervisor(deps: RuntimeDeps) {
       log.debug({ runId: run.id, flow: flow.id, state: ended }, 'flow run ended');
       deps.runEnded(run.id);
     }
+    // With one live branch nobody else can add outputs before the handed-on step reads them, so the
+    // context it would load is this one (outputs as stored: JSON round-tripped). An error route's
+    // context keeps the error as recorded (possibly cut), so it is loaded as usual.
+    if (committed && handOn && singleBranch && !done.route) putWarmContext(run.id, handOnSeq, { ...done.context, [step.id]: jsonCopy(done.output) });
     // Rolled back: the job was not completed here; the queue completes it as usual.
     return committed ? { completedInTransaction: true, next: handOn } : undefined;
   }
@@ -265,8 +275,24 @@ export function createSupervisor(deps: RuntimeDeps) {
     deps.runEnded(runId);
   }
 
+  /** Contexts of steps handed on within this process, used once by the activation they were kept for. */
+  const warmContexts = new Map<string, RunContext>();
+  function putWarmContext(runId: string, seq: number, context: RunContext): void {
+    if (warmContexts.size >= MAX_WARM_CONTEXTS) warmContexts.delete(warmContexts.keys().next().value!);
+    warmContexts.set(`${runId}:${seq}`, context);
+  }
+  function takeWarmContext(runId: string, seq: number): RunContext | undefined {
+    const key = `${runId}:${seq}`;
+    const context = warmContexts.get(key);
+    if (context) warmContexts.delete(key);
+    return context;
+  }
+
   return { handleStepJob, loadContext };
 }
+
+const MAX_WARM_CONTEXTS = 10_000;
+const jsonCopy = (value: unknown): unknown => (value === undefined ? null : JSON.parse(JSON.stringify(value)));
 
 /** A step's `input` mapping applied to the context: each key gets the value at its path (missing → null). */
 export function mapInput(mapping: Readonly<Record<string, string>>, context: RunContext): Record<string, unknown> {
