@@ -25,6 +25,12 @@ export interface SqlDialect {
    */
   lockForTransaction(trx: Kysely<any>, name: string): Promise<void>;
   /**
+   * Inside a transaction of derived data (recomputable from committed input): its commit need not wait
+   * for the log flush. PostgreSQL: `synchronous_commit = off` for this transaction; a later ordinary
+   * commit flushes it too. SQLite: nothing (WAL with synchronous=NORMAL does not flush per commit).
+   */
+  skipCommitFlush(trx: Kysely<any>): Promise<void>;
+  /**
    * `column IN (ids)` for a long list of integer ids, as one parameter whatever the length, so the
    * statement is parsed and planned once: an array (`= any($1)`) on PostgreSQL, a JSON array read by
    * json_each on SQLite.
@@ -54,6 +60,7 @@ const sqlite: SqlDialect = {
   // ulower() is registered on every SQLite connection (connect.ts): a Unicode-aware lower().
   containsIgnoreCase: (column, term) => sql<SqlBool>`ulower(${column}) like ${likePattern(term)} escape '\\'`,
   lockForTransaction: async () => {},
+  skipCommitFlush: async () => {},
   // One JSON text parameter instead of a placeholder per id: the statement text is the same whatever
   // the count (so it is prepared once), and compiling it no longer walks one node per id.
   idIn: (column, ids) => sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(ids)}))`,
@@ -70,6 +77,9 @@ const postgres: SqlDialect = {
   isUniqueViolation: (e) => codeOf(e) === '23505',
   isForeignKeyViolation: (e) => codeOf(e) === '23503',
   containsIgnoreCase: (column, term) => sql<SqlBool>`lower(${column}) like ${likePattern(term)} escape '\\'`,
+  skipCommitFlush: async (trx) => {
+    await sql`set local synchronous_commit = off`.execute(trx);
+  },
   lockForTransaction: async (trx, name) => {
     await sql`select pg_advisory_xact_lock(hashtext(${name}))`.execute(trx);
   },

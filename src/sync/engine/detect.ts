@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Clock } from '../../platform/clock.js';
 import type { Db, SqlDialect } from '../../platform/db/index.js';
 import { canonicalJson, payloadHash } from './hash.js';
@@ -49,7 +48,7 @@ export async function detectChanges(deps: DetectDeps, spec: DetectSpec, ids: rea
     // detection time). Nothing is lost: the subscriber's checkpoint is committed later, synchronously,
     // which flushes the WAL up to and past this commit; if a crash comes first, the events are delivered
     // again and detection, being idempotent, redoes the same work.
-    if (deps.dialect.name === 'postgres') await sql`set local synchronous_commit = off`.execute(trx);
+    await deps.dialect.skipCommitFlush(trx);
     const built = await spec.build(trx, unique);
     // Most entities either kept their data or got a new payload: those need only the state and the
     // hashes. Errors and exclusions (rare) rewrite whole rows, read in full below.
