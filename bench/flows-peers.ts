@@ -8,6 +8,8 @@ import { onCleanup } from './lib/lifecycle.js';
 import { runLoad } from './lib/load.js';
 import { FLOW_ID, startConveyor } from './lib/peers/conveyor.js';
 import { REQUEST_BODIES } from './lib/peers/data.js';
+import { mainThreadProfile, REPO_ROOT } from './lib/hub-process.js';
+import { reportProfile } from './lib/profile.js';
 import { ensurePeer, type Installed } from './lib/peers/install.js';
 import { N8N_PATH, startN8n } from './lib/peers/n8n.js';
 import { startNats } from './lib/peers/nats.js';
@@ -37,7 +39,7 @@ type Measured = Omit<CaseResult, 'suite'>;
 interface System {
   name: string;
   target: CaseResult['target'];
-  start(): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }>;
+  start(): Promise<{ url: string; pid: number | undefined; stop(): Promise<void>; profileFile?: () => string | undefined }>;
   path: string;
   headers: Record<string, string>;
 }
@@ -92,8 +94,8 @@ export const flowsPeers: Suite = {
       };
       await peer('node-red', 'node-red@4', (i) => ({ name: `node-red ${i.version}`, target: 'peer', path: NODE_RED_PATH, headers: {}, start: async () => wrap(await startNodeRed(i, workDir)) }));
       await peer('n8n', 'n8n@1', (i) => ({ name: `n8n ${i.version}`, target: 'peer', path: N8N_PATH, headers: {}, start: async () => wrap(await startN8n(i, workDir)) }), N8N_OVERRIDES);
-      for (const kind of options.databases) systems.push(conveyor(kind, workDir));
-      systems.push(conveyor(options.databases[0]!, workDir, true));
+      for (const kind of options.databases) systems.push(conveyor(kind, workDir, options.profile));
+      systems.push(conveyor(options.databases[0]!, workDir, options.profile, true));
 
       for (const system of systems) {
         console.log(`  ${system.name}: starting…`);
@@ -102,7 +104,11 @@ export const flowsPeers: Suite = {
           server = await system.start();
           await probe(system, server.url);
           const result = await runLoad({ url: server.url, serverPid: server.pid, connections: options.connections, pipelining: options.pipelining, durationS: options.durationS, warmupS: options.warmupS, requests: requestsFor(system, options.connections) });
-          measured.push({ name: system.name, target: system.target, request: `POST ${system.path}`, ...result });
+          const stopped = server;
+          server = undefined; // stopped here, so that a profile (written at exit) can be read
+          await stopped.stop();
+          const profile = stopped.profileFile ? reportProfile(stopped.profileFile(), result.windowUs, REPO_ROOT) : undefined;
+          measured.push({ name: system.name, target: system.target, request: `POST ${system.path}`, ...result, profile });
           progress(measured.at(-1)!);
         } catch (err) {
           problems.push(`${system.name} not measured: ${(err as Error).message}`);
@@ -122,7 +128,8 @@ function wrap(p: { url: string; proc: { child: { pid?: number } }; stop(): Promi
   return { url: p.url, pid: p.proc.child.pid, stop: () => p.stop() };
 }
 
-function conveyor(kind: DatabaseKind, workDir: string, nats = false): System {
+/** `profile`: the hub runs under --cpu-prof and where its time went is printed after the load. */
+function conveyor(kind: DatabaseKind, workDir: string, profile: boolean, nats = false): System {
   return {
     name: `conveyor ${kind}${nats ? ' nats' : ''}`,
     target: kind,
@@ -131,10 +138,13 @@ function conveyor(kind: DatabaseKind, workDir: string, nats = false): System {
     async start() {
       const db = await scratchDatabase(kind);
       const queue = nats ? await startNats() : undefined;
-      const hub = await startConveyor(db, mkdtempSync(join(workDir, 'conveyor-')), { nats: queue?.url });
+      const dir = mkdtempSync(join(workDir, 'conveyor-'));
+      const profileDir = join(dir, 'profiles');
+      const hub = await startConveyor(db, dir, { nats: queue?.url, nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
       return {
         url: hub.url,
         pid: hub.proc.child.pid,
+        profileFile: profile ? () => mainThreadProfile(profileDir) : undefined,
         async stop() {
           try {
             await hub.stop();

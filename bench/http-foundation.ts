@@ -1,4 +1,3 @@
-import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Request } from 'autocannon';
 import { ADMIN_AUTH, addClientRequests, getClientRequests } from './lib/clients-data.js';
@@ -7,7 +6,7 @@ import { freePort, startProcess, waitForHttp } from './lib/lifecycle.js';
 import { runLoad, type LoadResult } from './lib/load.js';
 import { seedClients } from './lib/seed.js';
 import { REPO_ROOT, startHub, type HubProcess } from './lib/hub-process.js';
-import { formatProfile, summariseProfile } from './lib/profile.js';
+import { reportProfile } from './lib/profile.js';
 import type { BenchOptions, CaseResult, Suite, SuiteResult } from './lib/types.js';
 
 // The foundation benchmark: authenticated directory reads and writes through the whole hub (HTTP,
@@ -91,13 +90,7 @@ async function seed(db: ScratchDatabase, options: BenchOptions) {
 
 /** Where the hub's time went during the measured window (with --profile). */
 function profileOf(hub: HubProcess, result: LoadResult) {
-  if (!hub.profileFile) return undefined;
-  const file = hub.profileFile();
-  if (!file) throw new Error('the hub wrote no CPU profile for its main thread');
-  const summary = summariseProfile(file, result.windowUs);
-  summary.file = relative(REPO_ROOT, summary.file);
-  console.log(formatProfile(summary).replace(/^/gm, '    '));
-  return summary;
+  return hub.profileFile ? reportProfile(hub.profileFile(), result.windowUs, REPO_ROOT) : undefined;
 }
 
 /** Ratios to the neighbouring bare runs, the 40 % goal, and every broken case. */

@@ -53,7 +53,10 @@ export interface Hub {
 export async function createHub(config: Readonly<Config>, options: HubOptions = {}): Promise<Hub> {
   const log = options.log ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
-  const database = openDatabase(config.database.url, { poolSize: config.database.poolSize });
+  const database = openDatabase(config.database.url, {
+    poolSize: config.database.poolSize,
+    onBackgroundError: (message) => log.warn({ err: message }, 'SQLite WAL checkpoint failed; the writer checkpoints on its own past its backstop'),
+  });
   try {
     const { applied } = await migrateToLatest(database, MIGRATIONS);
     if (applied.length) log.info({ applied, database: database.description }, 'applied migrations');

@@ -50,7 +50,7 @@ export async function startHub(db: ScratchDatabase, outDir: string, profileAs?: 
 }
 
 /** Node names profiles CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; the main thread is 0. */
-function mainThreadProfile(dir: string): string | undefined {
+export function mainThreadProfile(dir: string): string | undefined {
   if (!existsSync(dir)) return undefined;
   const file = readdirSync(dir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
   return file && join(dir, file);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 
 // Summarises a V8 .cpuprofile (from `node --cpu-prof`) into where the time went: self time by
 // package / source file, the hottest functions, and inclusive time of the hub's own functions.
@@ -122,4 +123,13 @@ export function formatProfile(s: ProfileSummary): string {
     ...rows('hottest functions (self):', s.topSelf),
     ...rows('hub functions (inclusive):', s.topHubInclusive),
   ].join('\n');
+}
+
+/** Summarises a hub's main-thread profile over the measured window and prints it (the --profile option). */
+export function reportProfile(file: string | undefined, windowUs: [number, number], root: string): ProfileSummary {
+  if (!file) throw new Error('the hub wrote no CPU profile for its main thread');
+  const summary = summariseProfile(file, windowUs);
+  summary.file = relative(root, summary.file);
+  console.log(formatProfile(summary).replace(/^/gm, '    '));
+  return summary;
 }

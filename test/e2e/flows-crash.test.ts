@@ -45,8 +45,8 @@ interface StepRecord {
   output: unknown;
 }
 
-/** The steps a request takes: receive, then check ‖ audit, and escalate after check for vip requests. */
-const expectedSteps = (n: number): string[] => (tierOf(n) === 'vip' ? ['audit', 'check', 'escalate', 'receive'] : ['audit', 'check', 'receive']);
+/** The steps a request takes: receive, enrich, then check ‖ audit, and escalate after check for vip requests. */
+const expectedSteps = (n: number): string[] => (tierOf(n) === 'vip' ? ['audit', 'check', 'enrich', 'escalate', 'receive'] : ['audit', 'check', 'enrich', 'receive']);
 
 function config(flowsDir: string, module: RecordingModule): string {
   return [
@@ -123,7 +123,7 @@ for (const kind of TEST_DATABASES) {
       // Signs in once (scrypt) and checks the flow loaded with the remote module, before the burst.
       const flow = await getJson<{ id: string; steps: number }>(first.api, `/flows/${FLOW}`);
       t.diagnostic(`hub ready ${Date.now() - t0} ms in`);
-      assert.equal(flow.steps, 4);
+      assert.equal(flow.steps, 5);
 
       const nonce = Date.now().toString(36);
       const sent: Sent[] = Array.from({ length: REQUESTS }, (_, n) => ({ n, key: `crash-${nonce}-${n}`, body: { n, tag: nonce }, status: 'unsent' as const }));

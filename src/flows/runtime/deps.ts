@@ -53,6 +53,8 @@ export interface RunCancels {
   acquire(runId: string): AbortSignal;
   release(runId: string): void;
   cancel(runId: string): void;
+  /** True once cancel() was called for a run that still has steps executing here. */
+  isCancelled(runId: string): boolean;
 }
 
 export function createRunCancels(): RunCancels {
@@ -71,6 +73,7 @@ export function createRunCancels(): RunCancels {
     cancel(runId) {
       live.get(runId)?.controller.abort();
     },
+    isCancelled: (runId) => live.get(runId)?.controller.signal.aborted ?? false,
   };
 }
 

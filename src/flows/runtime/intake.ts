@@ -1,11 +1,13 @@
 import type { Db } from '../../platform/db/index.js';
-import type { TaskRepeat } from '../../platform/jobs/index.js';
+import type { ClaimedJob, TaskRepeat } from '../../platform/jobs/index.js';
+import { REQUEST_ROOT } from '../conditions/compile.js';
 import { admitsNow, intakeLock, releaseBuffered } from './buffer.js';
-import { enqueueSteps, publishRun, RELEASE_TASK, type RuntimeDeps } from './deps.js';
+import { enqueueSteps, publishRun, RELEASE_TASK, STEP_TASK, stepJobKey, type CommitWake, type RuntimeDeps, type StepJob } from './deps.js';
 import { newRunId } from './ids.js';
 import { canonicalJson, sha256, toJson } from './json.js';
 import type { FlowEntry } from './registry.js';
 import * as store from './store.js';
+import type { RunContext } from './supervisor.js';
 
 export interface Accepted {
   runId: string;
@@ -26,7 +28,7 @@ const RELEASE_EVERY_MS = 1000;
  * request of a batch or cron flow, wait as queued runs, in order, until their policy starts them (see
  * buffer.ts).
  */
-export function createIntake(deps: RuntimeDeps) {
+export function createIntake(deps: RuntimeDeps, startClaimed: (runId: string, job: ClaimedJob, context: RunContext) => void) {
   const { db, clock } = deps;
 
   async function accept(entry: FlowEntry, request: unknown, idempotencyKey?: string): Promise<Accepted> {
@@ -38,6 +40,10 @@ export function createIntake(deps: RuntimeDeps) {
       if (earlier) return sameRequest(earlier, hash);
     }
     const runId = newRunId(clock.now());
+    // The first step of a run that starts at once is enqueued claimed by this process and started right
+    // after the commit, with the request as its context: no claim, no read (if this process dies first,
+    // its lease lapses and any worker runs it).
+    let claimed: ClaimedJob | null = null;
     try {
       const state = await inTransaction(async (trx) => {
         const now = clock.now();
@@ -69,10 +75,13 @@ export function createIntake(deps: RuntimeDeps) {
           }
         }
         await store.insertRun(trx, { ...row, state: 'running', started_at: now, live_branches: flow.start.length, last_seq: flow.start.length });
-        await enqueueSteps(deps, trx, runId, flow.start, 1);
+        const [first, ...rest] = flow.start;
+        claimed = await deps.jobs.enqueueClaimed(trx, STEP_TASK, { runId, stepId: first!, seq: 1 } satisfies StepJob, { key: stepJobKey(runId, first!, 1) });
+        await enqueueSteps(deps, trx, runId, claimed ? rest : flow.start, claimed ? 2 : 1);
         await publishRun(deps, trx, 'flow.run.started', row);
         return 'running';
-      });
+      }, () => ({ jobs: claimed === null || flow.start.length > 1 }));
+      if (claimed) startClaimed(runId, claimed, { [REQUEST_ROOT]: JSON.parse(json.text) as unknown });
       return { runId, state, duplicate: false };
     } catch (err) {
       // Two requests with one key at the same moment: the loser answers with the winner's run.
@@ -173,9 +182,9 @@ export function createIntake(deps: RuntimeDeps) {
     return done;
   }
 
-  async function inTransaction<T>(work: (trx: Db) => Promise<T>): Promise<T> {
+  async function inTransaction<T>(work: (trx: Db) => Promise<T>, wake?: () => CommitWake): Promise<T> {
     const result = await db.transaction().execute(work);
-    deps.afterCommit();
+    deps.afterCommit(wake?.());
     return result;
   }
 

@@ -93,7 +93,10 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
     cancels: createRunCancels(),
   };
   const supervisor = createSupervisor(deps);
-  const intake = createIntake(deps);
+  const intake = createIntake(deps, (runId, job, context) => {
+    supervisor.warmStart(runId, 1, context);
+    o.jobs.runClaimed(job);
+  });
 
   o.jobs.defineTask(STEP_TASK, supervisor.handleStepJob);
   o.jobs.defineTask(RELEASE_TASK, () => intake.releaseQueued());

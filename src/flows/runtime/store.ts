@@ -194,6 +194,10 @@ export async function insertStep(db: Db, step: NewStep): Promise<void> {
   await db.insertInto('flow_steps').values(step).execute();
 }
 
+export async function insertSteps(db: Db, steps: NewStep[]): Promise<void> {
+  await db.insertInto('flow_steps').values(steps).execute();
+}
+
 /** The latest attempt of one activation, if any was recorded. */
 export async function lastAttempt(db: Db, runId: string, seq: number): Promise<StepRow | undefined> {
   const row = await db.selectFrom('flow_steps').selectAll().where('run_id', '=', runId).where('seq', '=', seq).orderBy('attempt', 'desc').limit(1).executeTakeFirst();

@@ -8,7 +8,7 @@ import { callWithDeadline } from './dispatch.js';
 import { enqueueSteps, publishRun, STEP_TASK, stepJobKey, type CommitWake, type RuntimeDeps, type StepJob } from './deps.js';
 import { cappedJson, parseJson, toJson } from './json.js';
 import { isDeferral } from './local.js';
-import type { StepCall, StepError } from './module.js';
+import type { StepCall, StepError, StepOutcome } from './module.js';
 import { FatalRunError } from './registry.js';
 import * as store from './store.js';
 
@@ -51,7 +51,7 @@ export function createSupervisor(deps: RuntimeDeps) {
     if (!step) throw new FatalRunError(`flow ${flow.id} version ${run.version} has no step "${work.stepId}"`);
 
     // A step this worker just handed on to itself: no earlier attempt can exist, and its context is known.
-    const handed = takeWarmContext(run.id, work.seq);
+    const handed = takeWarm(run.id, work.seq);
     const last = handed ? undefined : await store.lastAttempt(db, run.id, work.seq);
     if (last && (last.state === 'succeeded' || last.state === 'failed' || last.state === 'reused')) return; // done before a crash
     const now = clock.now();
@@ -65,7 +65,13 @@ export function createSupervisor(deps: RuntimeDeps) {
     }
 
     const attempt = last ? last.attempt + 1 : 1;
-    const context = handed ?? (await loadContext(run));
+    const context = handed?.context ?? (await loadContext(run));
+    const tried = handed?.tried ?? (await tryStep(flow, run, step, work.seq, attempt, context));
+    return settle(flow, run, step, work, job, tried, context);
+  }
+
+  /** One call of a step's module with its deadline, and the history record it makes (without outcome yet). */
+  async function tryStep(flow: Flow, run: store.RunRow, step: FlowStep, seq: number, attempt: number, context: RunContext): Promise<Tried> {
     const input = step.input ? mapInput(step.input, context) : context;
     const timeoutMs = step.timeoutMs ?? deps.settings.modules[step.subsystem]?.timeoutMs ?? deps.settings.stepTimeoutMs;
     const call: StepCall = {
@@ -75,7 +81,7 @@ export function createSupervisor(deps: RuntimeDeps) {
       stepId: step.id,
       module: step.subsystem,
       attempt,
-      idempotencyKey: `${run.id}:${step.id}:${work.seq}`,
+      idempotencyKey: `${run.id}:${step.id}:${seq}`,
       input,
       options: { ...(step.options ?? {}) },
       deadline: Date.now() + timeoutMs,
@@ -94,7 +100,7 @@ export function createSupervisor(deps: RuntimeDeps) {
     const base: store.NewStep = {
       run_id: run.id,
       step_id: step.id,
-      seq: work.seq,
+      seq,
       attempt,
       state: 'succeeded',
       module: step.subsystem,
@@ -107,7 +113,19 @@ export function createSupervisor(deps: RuntimeDeps) {
       started_at: startedAt,
       finished_at: clock.now(),
     };
+    return { base, outcome };
+  }
 
+  /** A plain success: an output within the size limit that is not a deferral (those are recorded differently). */
+  function plainSuccess({ outcome }: Tried): { output: unknown; json: { text: string; bytes: number } } | undefined {
+    if (!outcome.ok || isDeferral(outcome.output)) return undefined;
+    const json = toJson(outcome.output);
+    return json.bytes > deps.settings.stepOutputBytes ? undefined : { output: outcome.output, json };
+  }
+
+  /** Records what one try of a step came to and moves the run on: success, a durable wait, a retry or a failure. */
+  async function settle(flow: Flow, run: store.RunRow, step: FlowStep, work: StepJob, job: JobInfo, tried: Tried, context: RunContext): Promise<void | TaskRepeat | TaskCompleted> {
+    const { base, outcome } = tried;
     if (outcome.ok) {
       const deferral = isDeferral(outcome.output) ? outcome.output : undefined;
       const output = deferral ? deferral.output : outcome.output;
@@ -178,6 +196,12 @@ export function createSupervisor(deps: RuntimeDeps) {
    * step job itself is completed in that same transaction, and the first next activation is enqueued
    * already claimed by this worker, which runs it right after: a run's steps follow one another without
    * a claim round trip each (the others go to the queue and run in parallel on other slots).
+   *
+   * A run with one live branch first runs on through the steps that follow (a stretch, bounded by
+   * flows.stepCommit) and records them all in this one commit. Their seq numbers are fixed before their
+   * calls (nobody else can take any), so after a crash the stretch runs again with the same idempotency
+   * keys. A stretch step that does not simply succeed ends it: it is handed on with its outcome, and
+   * recorded the usual way (retry, wait, error route, failure).
    */
   async function complete(
     flow: Flow,
@@ -188,8 +212,11 @@ export function createSupervisor(deps: RuntimeDeps) {
     done: { output: unknown; bytes: number; context: RunContext; route?: string[] },
     record: (trx: Db) => Promise<unknown>,
   ): Promise<TaskCompleted | undefined> {
-    const context = { ...done.context, [step.id]: done.output };
-    const next = done.route ?? evaluateRoute(step, context);
+    const stretch = done.route ? undefined : await runStretch(flow, run, step, done);
+    const context = stretch?.context ?? { ...done.context, [step.id]: done.output };
+    const next = done.route ?? stretch?.next ?? evaluateRoute(step, context);
+    const chained = stretch?.records ?? [];
+    const bytes = done.bytes + (stretch?.bytes ?? 0);
     let ended: 'succeeded' | 'failed' | undefined;
     let handOn: ClaimedJob | undefined;
     let handOnSeq = 0;
@@ -197,9 +224,12 @@ export function createSupervisor(deps: RuntimeDeps) {
     let queued = false;
     const committed = await transaction(async (trx) => {
       await record(trx);
+      if (chained.length > 0) await store.insertSteps(trx, chained);
       if (!(await job.completeIn(trx))) throw new Abandon(); // the lease lapsed: another worker runs this activation
-      const advanced = await store.advanceRun(trx, run.id, { branches: next.length - 1, newActivations: next.length, contextBytes: done.bytes });
+      const advanced = await store.advanceRun(trx, run.id, { branches: next.length - 1, newActivations: chained.length + next.length, contextBytes: bytes });
       if (!advanced) throw new Abandon();
+      // The stretch numbered its steps from the run as read; had anyone else taken a number, they would clash.
+      if (chained.length > 0 && advanced.lastSeq !== run.last_seq + chained.length + next.length) throw new Abandon();
       if (advanced.contextBytes > deps.settings.contextBytes) {
         const error = { step: step.id, code: 'CONTEXT_TOO_LARGE', message: `the run context reached ${advanced.contextBytes} bytes; flows.contextBytes allows ${deps.settings.contextBytes}` };
         await store.endRun(trx, run.id, ['running'], 'failed', clock.now(), error);
@@ -231,9 +261,38 @@ export function createSupervisor(deps: RuntimeDeps) {
     // With one live branch nobody else can add outputs before the handed-on step reads them, so the
     // context it would load is this one (outputs as stored: JSON round-tripped). An error route's
     // context keeps the error as recorded (possibly cut), so it is loaded as usual.
-    if (committed && handOn && singleBranch && !done.route) putWarmContext(run.id, handOnSeq, { ...done.context, [step.id]: jsonCopy(done.output) });
+    if (committed && handOn && singleBranch && !done.route) {
+      putWarm(run.id, handOnSeq, { context: stretch?.context ?? { ...done.context, [step.id]: jsonCopy(done.output) }, tried: stretch?.stoppedAt });
+    }
     // Rolled back: the job was not completed here; the queue completes it as usual.
     return committed ? { completedInTransaction: true, next: handOn } : undefined;
+  }
+
+  /**
+   * Runs on from a step that just succeeded, while the run has one live branch and one next step, up to
+   * flows.stepCommit's bounds: each step that simply succeeds joins the stretch (recorded with the
+   * commit); the first that does not is tried once and handed on with its outcome (`stoppedAt`).
+   */
+  async function runStretch(flow: Flow, run: store.RunRow, step: FlowStep, done: { output: unknown; context: RunContext }): Promise<Stretch | undefined> {
+    const { maxSteps, maxMs } = deps.settings.stepCommit;
+    if (run.live_branches !== 1 || maxSteps <= 1) return undefined;
+    let context: RunContext = { ...done.context, [step.id]: jsonCopy(done.output) };
+    let next = evaluateRoute(step, context);
+    const records: store.NewStep[] = [];
+    let bytes = 0;
+    const began = Date.now();
+    while (next.length === 1 && records.length + 1 < maxSteps && Date.now() - began < maxMs && !deps.cancels.isCancelled(run.id)) {
+      const nextStep = flow.steps.get(next[0]!);
+      if (!nextStep) break; // FatalRunError is for its own activation to report
+      const tried = await tryStep(flow, run, nextStep, run.last_seq + records.length + 1, 1, context);
+      const success = plainSuccess(tried);
+      if (!success) return { context, next, records, bytes, stoppedAt: tried };
+      records.push({ ...tried.base, output: success.json.text, output_bytes: success.json.bytes });
+      bytes += success.json.bytes;
+      context = { ...context, [nextStep.id]: JSON.parse(success.json.text) as unknown };
+      next = evaluateRoute(nextStep, context);
+    }
+    return { context, next, records, bytes };
   }
 
   async function recordWaitingDone(trx: Db, id: number): Promise<void> {
@@ -275,23 +334,48 @@ export function createSupervisor(deps: RuntimeDeps) {
     deps.runEnded(runId);
   }
 
-  /** Contexts of steps handed on within this process, used once by the activation they were kept for. */
-  const warmContexts = new Map<string, RunContext>();
-  function putWarmContext(runId: string, seq: number, context: RunContext): void {
-    if (warmContexts.size >= MAX_WARM_CONTEXTS) warmContexts.delete(warmContexts.keys().next().value!);
-    warmContexts.set(`${runId}:${seq}`, context);
+  /** Contexts (and, at the end of a stretch, the outcome) of steps handed on within this process, used once. */
+  const warm = new Map<string, Warm>();
+  function putWarm(runId: string, seq: number, entry: Warm): void {
+    if (warm.size >= MAX_WARM) warm.delete(warm.keys().next().value!);
+    warm.set(`${runId}:${seq}`, entry);
   }
-  function takeWarmContext(runId: string, seq: number): RunContext | undefined {
+  function takeWarm(runId: string, seq: number): Warm | undefined {
     const key = `${runId}:${seq}`;
-    const context = warmContexts.get(key);
-    if (context) warmContexts.delete(key);
-    return context;
+    const entry = warm.get(key);
+    if (entry) warm.delete(key);
+    return entry;
   }
 
-  return { handleStepJob, loadContext };
+  /** The first activation of a fresh run: its context is the request alone, known to whoever accepted it. */
+  function warmStart(runId: string, seq: number, context: RunContext): void {
+    putWarm(runId, seq, { context });
+  }
+
+  return { handleStepJob, loadContext, warmStart };
 }
 
-const MAX_WARM_CONTEXTS = 10_000;
+const MAX_WARM = 10_000;
+
+/** One try of a step: the history record it makes and what the module answered. */
+interface Tried {
+  base: store.NewStep;
+  outcome: StepOutcome;
+}
+
+interface Warm {
+  context: RunContext;
+  tried?: Tried;
+}
+
+/** Steps run on after a success and recorded in the same commit; `next` is the route after the last of them. */
+interface Stretch {
+  context: RunContext;
+  next: string[];
+  records: store.NewStep[];
+  bytes: number;
+  stoppedAt?: Tried;
+}
 const jsonCopy = (value: unknown): unknown => (value === undefined ? null : JSON.parse(JSON.stringify(value)));
 
 /** A step's `input` mapping applied to the context: each key gets the value at its path (missing → null). */

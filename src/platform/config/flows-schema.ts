@@ -51,6 +51,18 @@ export const FlowsSchema = Type.Object(
     contextBytes: Type.Integer({ minimum: 1024, default: 4_194_304, description: 'Largest run context (request + outputs); beyond it the run fails' }),
     historyBytes: Type.Integer({ minimum: 256, default: 16_384, description: 'Step inputs and errors kept in history are cut to this size' }),
     stepTimeoutMs: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 30_000, description: 'Step deadline unless the step sets timeoutMs' }),
+    stepCommit: Type.Object(
+      {
+        maxSteps: Type.Integer({ minimum: 1, maximum: 1000, default: 16, description: 'Most steps recorded in one commit; 1 commits every step on its own' }),
+        maxMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 200, description: 'A stretch takes no further step once this long has passed since it began' }),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description:
+          'Steps that follow one another in a run with one live branch are recorded in one commit (a stretch). After a crash the stretch runs again with the same idempotency keys; its steps show in the history once it commits.',
+      },
+    ),
     maxWaitMs: Type.Integer({ minimum: 0, maximum: 30_000, default: 30_000, description: 'Upper bound of ?wait= on intake' }),
     modules: Type.Record(Type.String({ minLength: 1 }), RemoteModuleSchema, {
       default: {},

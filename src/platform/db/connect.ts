@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { dialectFor, type SqlDialect } from './dialect.js';
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, startSqliteCheckpointer } from './sqlite-checkpointer.js';
 import { postgresReader, registerSqliteFunctions, sqliteReader, sqliteSameConnectionReader, statementCache, type RawReader } from './reader.js';
 
 // BIGINT holds epoch-millisecond timestamps and ids: safe as JS numbers up to 2^53.
@@ -25,15 +26,17 @@ export interface Database {
 export interface OpenOptions {
   poolSize?: number;
   cwd?: string;
+  /** Trouble in background database work (SQLite's WAL checkpoints) that the caller should log. */
+  onBackgroundError?: (message: string) => void;
 }
 
 export function openDatabase(url: string, options: OpenOptions = {}): Database {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, options.poolSize ?? 10);
-  if (url.startsWith('sqlite:')) return openSqlite(resolve(options.cwd ?? process.cwd(), url.slice('sqlite:'.length)));
+  if (url.startsWith('sqlite:')) return openSqlite(resolve(options.cwd ?? process.cwd(), url.slice('sqlite:'.length)), options.onBackgroundError);
   throw new Error(`database.url must start with sqlite: or postgres:// (got "${redact(url)}")`);
 }
 
-function openSqlite(file: string): Database {
+function openSqlite(file: string, onBackgroundError?: (message: string) => void): Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
@@ -42,6 +45,9 @@ function openSqlite(file: string): Database {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   registerSqliteFunctions(sqlite);
+  // Checkpoints happen in a worker thread (see sqlite-checkpointer.ts), not inside the hub's commits.
+  const checkpointer = file === ':memory:' ? undefined : startSqliteCheckpointer(file, 500, onBackgroundError);
+  if (checkpointer) sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
   // Kysely prepares every statement afresh; reusing them by SQL text saves a large share of each query.
   // Safe because Kysely runs one statement at a time on this connection.
   const prepare = statementCache((sql) => sqlite.prepare(sql));
@@ -54,6 +60,7 @@ function openSqlite(file: string): Database {
     read,
     description: `sqlite:${file}`,
     close: async () => {
+      await checkpointer?.stop();
       await read.close();
       await db.destroy();
     },

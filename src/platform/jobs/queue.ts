@@ -68,6 +68,7 @@ interface TaskDef {
 }
 
 const MAX_ERROR_CHARS = 4000;
+const MAX_CLAIMED_FOR_CALLERS = 10_000;
 
 export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
   const { db, dialect, clock, options } = deps;
@@ -150,16 +151,46 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
     if (free <= 0) return [];
     const jobs = await claimJobs(db, dialect, workerId, clock.now(), options.leaseMs, free);
     mayHaveMore = jobs.length === free;
-    return jobs.map((job) => {
-      const slot = `${job.id}/${job.attempts}`;
-      const entry = { id: job.id, done: Promise.resolve() };
-      entry.done = runChain(job, entry).finally(() => {
-        active.delete(slot);
-        if (mayHaveMore) nudge();
-      });
-      active.set(slot, entry);
-      return entry.done;
+    return jobs.map(startSlot);
+  }
+
+  /** Runs a claimed job (and what it hands on) in a slot of its own; resolves when the slot is free again. */
+  function startSlot(job: JobRow): Promise<void> {
+    const slot = `${job.id}/${job.attempts}`;
+    const entry = { id: job.id, done: Promise.resolve() };
+    entry.done = runChain(job, entry).finally(() => {
+      active.delete(slot);
+      if (mayHaveMore) nudge();
     });
+    active.set(slot, entry);
+    return entry.done;
+  }
+
+  // Jobs enqueued claimed for a caller to start after its commit (enqueueClaimed → runClaimed).
+  const claimedForCaller = new Map<number, JobRow>();
+  async function enqueueClaimed(trx: Db, task: string, payload: unknown, opts: EnqueueOptions = {}): Promise<ClaimedJob | null> {
+    if (!running) {
+      await enqueue(trx, task, payload, opts);
+      return null;
+    }
+    const now = clock.now();
+    const row = await insertClaimedJob(trx, newJob(task, payload, opts, now), workerId, now + options.leaseMs);
+    if (!row) return null;
+    // A caller whose transaction rolled back never starts its job: keep the map bounded all the same.
+    if (claimedForCaller.size >= MAX_CLAIMED_FOR_CALLERS) claimedForCaller.delete(claimedForCaller.keys().next().value!);
+    claimedForCaller.set(row.id, row);
+    return { claimedJobId: row.id };
+  }
+
+  function runClaimed(claimed: ClaimedJob): void {
+    const job = claimedForCaller.get(claimed.claimedJobId);
+    if (!job) return;
+    claimedForCaller.delete(job.id);
+    if (running && active.size < options.concurrency) return void startSlot(job);
+    // No free slot (or stopping): back to the queue, where the next free worker claims it.
+    unclaimJob(db, { id: job.id, workerId, attempt: job.attempts }, clock.now())
+      .then(() => nudge())
+      .catch((err: unknown) => log.warn({ jobId: job.id, err: errorText(err) }, 'could not give a claimed job back; it runs after its lease'));
   }
 
   /** Runs a claimed job, then each claimed job its handler hands on, in the same slot. */
@@ -290,6 +321,8 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
       tasks.set(name, { handler, options: taskOptions });
     },
     enqueue,
+    enqueueClaimed,
+    runClaimed,
     hasten: hastenJob,
     schedule(name, cron, task, payload) {
       if (schedules.has(name)) throw new Error(`job schedule "${name}" is defined twice`);

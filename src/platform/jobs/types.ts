@@ -22,7 +22,7 @@ export interface JobInfo {
   enqueueNext(trx: Db, task: string, payload: unknown, options?: EnqueueOptions): Promise<ClaimedJob | null>;
 }
 
-/** A job enqueued with enqueueNext: opaque to the handler, run by the queue when returned as `next`. */
+/** A job enqueued already claimed (enqueueNext, enqueueClaimed): opaque, run by the queue when handed back. */
 export interface ClaimedJob {
   readonly claimedJobId: number;
 }
@@ -62,6 +62,14 @@ export interface JobQueue {
   defineTask(name: string, handler: TaskHandler, options?: TaskOptions): void;
   /** Enqueue inside the caller's transaction (pass the transaction), or on its own (pass ctx.db). */
   enqueue(trx: Db, task: string, payload: unknown, options?: EnqueueOptions): Promise<{ id: number | null; enqueued: boolean }>;
+  /**
+   * Enqueues inside the caller's transaction a job already claimed by this process, for the caller to
+   * start with runClaimed() right after its commit: no claim round trip, no poll. Null when this process
+   * runs no workers (the job is then enqueued the usual way) or a live job holds the key.
+   */
+  enqueueClaimed(trx: Db, task: string, payload: unknown, options?: EnqueueOptions): Promise<ClaimedJob | null>;
+  /** Starts a job from enqueueClaimed in a free slot; with none free it goes back to the queue. If this process dies first, its lease lapses and any worker runs it. */
+  runClaimed(job: ClaimedJob): void;
   /**
    * Brings the queued job holding `key` forward so it runs no later than `runAt` (inside the caller's
    * transaction, or on its own). A periodic job that repeats on a long delay can be woken this way
