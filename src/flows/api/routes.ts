@@ -62,9 +62,9 @@ export function registerFlowRoutes(app: HubApp, ctx: HubContext, flows: FlowRunt
       if (accepted.duplicate) reply.header('idempotent-replayed', 'true');
       const wait = Math.min((request.query as { wait?: number }).wait ?? 0, ctx.config.flows.maxWaitMs);
       if (wait > 0) {
-        const ended = await flows.waitForEnd(accepted.runId, wait);
+        const { run: ended, context: known } = await flows.waitForEnd(accepted.runId, wait, !accepted.duplicate);
         if (ended && ENDED_STATES.includes(ended.state)) {
-          const context = await flows.supervisor.loadContext(ended);
+          const context = known ?? (await flows.supervisor.loadContext(ended));
           return reply.code(200).send({
             runId: ended.id,
             flowId: ended.flow_id,

@@ -10,6 +10,12 @@ import type { RunRow } from './store.js';
 
 export type FlowsSettings = Config['flows'];
 
+/** A run as it ended, with its final context (request and the latest output of every step). */
+export interface EndedRun {
+  run: RunRow;
+  context: Record<string, unknown>;
+}
+
 export const STEP_TASK = 'flows.step';
 export const RELEASE_TASK = 'flows.release';
 export const PRUNE_TASK = 'flows.prune';
@@ -43,8 +49,8 @@ export interface RuntimeDeps {
   modules: ModuleDirectory;
   /** After a commit: wake the job loop (work was queued) and/or the event dispatcher (events were published); both by default. */
   afterCommit(wake?: CommitWake): void;
-  /** A run ended (in this process): wakes ?wait callers. */
-  runEnded(runId: string): void;
+  /** A run ended (in this process): wakes ?wait callers, handing them the outcome when it is known whole. */
+  runEnded(runId: string, outcome?: EndedRun): void;
   /** Cancellation signals of runs with steps executing in this process. */
   cancels: RunCancels;
 }

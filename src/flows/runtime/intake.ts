@@ -28,7 +28,7 @@ const RELEASE_EVERY_MS = 1000;
  * request of a batch or cron flow, wait as queued runs, in order, until their policy starts them (see
  * buffer.ts).
  */
-export function createIntake(deps: RuntimeDeps, startClaimed: (runId: string, job: ClaimedJob, context: RunContext) => void) {
+export function createIntake(deps: RuntimeDeps, startClaimed: (run: store.RunRow, job: ClaimedJob, context: RunContext) => void) {
   const { db, clock } = deps;
 
   async function accept(entry: FlowEntry, request: unknown, idempotencyKey?: string): Promise<Accepted> {
@@ -44,6 +44,7 @@ export function createIntake(deps: RuntimeDeps, startClaimed: (runId: string, jo
     // after the commit, with the request as its context: no claim, no read (if this process dies first,
     // its lease lapses and any worker runs it).
     let claimed: ClaimedJob | null = null;
+    let started: store.RunRow | undefined;
     try {
       const state = await inTransaction(async (trx) => {
         const now = clock.now();
@@ -74,14 +75,15 @@ export function createIntake(deps: RuntimeDeps, startClaimed: (runId: string, jo
             return started.includes(runId) ? 'running' : 'queued';
           }
         }
-        await store.insertRun(trx, { ...row, state: 'running', started_at: now, live_branches: flow.start.length, last_seq: flow.start.length });
+        started = { ...row, state: 'running', started_at: now, live_branches: flow.start.length, last_seq: flow.start.length, error: null, finished_at: null };
+        await store.insertRun(trx, started);
         const [first, ...rest] = flow.start;
         claimed = await deps.jobs.enqueueClaimed(trx, STEP_TASK, { runId, stepId: first!, seq: 1 } satisfies StepJob, { key: stepJobKey(runId, first!, 1) });
         await enqueueSteps(deps, trx, runId, claimed ? rest : flow.start, claimed ? 2 : 1);
         await publishRun(deps, trx, 'flow.run.started', row);
         return 'running';
       }, () => ({ jobs: claimed === null || flow.start.length > 1 }));
-      if (claimed) startClaimed(runId, claimed, { [REQUEST_ROOT]: JSON.parse(json.text) as unknown });
+      if (claimed && started) startClaimed(started, claimed, { [REQUEST_ROOT]: JSON.parse(json.text) as unknown });
       return { runId, state, duplicate: false };
     } catch (err) {
       // Two requests with one key at the same moment: the loser answers with the winner's run.

@@ -4,7 +4,7 @@ import type { EventBus } from '../../platform/events/index.js';
 import type { JobQueue } from '../../platform/jobs/index.js';
 import type { Logger } from '../../platform/logging/index.js';
 import { BUILTIN_LOCAL_MODULES } from '../modules/index.js';
-import { createRunCancels, PRUNE_TASK, RELEASE_TASK, STEP_TASK, type CommitWake, type FlowsSettings, type RuntimeDeps } from './deps.js';
+import { createRunCancels, PRUNE_TASK, RELEASE_TASK, STEP_TASK, type CommitWake, type EndedRun, type FlowsSettings, type RuntimeDeps } from './deps.js';
 import { createModuleDirectory, type ModuleDirectory } from './dispatch.js';
 import { createIntake, type Intake } from './intake.js';
 import type { LocalModule } from './module.js';
@@ -44,12 +44,17 @@ export interface FlowRuntime {
   };
   /** Deletes runs (and their steps) that ended more than flows.retentionDays ago; the daily prune task calls it. */
   prune(): Promise<number>;
-  /** Resolves with the run once it has ended, or as it is after `ms`. */
-  waitForEnd(runId: string, ms: number): Promise<store.RunRow | undefined>;
+  /**
+   * Resolves with the run once it has ended, or as it is after `ms`; with its final context when this
+   * process knew it whole as the run ended (else read it with supervisor.loadContext). `fresh`: the run
+   * was just accepted, so reading it before waiting would only find it running.
+   */
+  waitForEnd(runId: string, ms: number, fresh?: boolean): Promise<{ run?: store.RunRow; context?: Record<string, unknown> }>;
   close(): Promise<void>;
 }
 
 const PRUNE_CHUNK = 500;
+const RECENTLY_ENDED = 1000;
 
 /**
  * Loads the flows of `settings.dir` (all or nothing: a broken file throws FlowLoadError listing every
@@ -74,6 +79,8 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
   const { db, dialect } = o.database;
   const registry = await createFlowRegistry({ db, dialect, clock: o.clock, modules: names }, flows);
   const waiters = new Map<string, Set<() => void>>();
+  // Outcomes of runs that ended here lately, for a waiter that comes a moment after the end.
+  const recentlyEnded = new Map<string, EndedRun>();
   const log = o.log.child({ component: 'flows' });
 
   const deps: RuntimeDeps = {
@@ -87,14 +94,18 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
     registry,
     modules,
     afterCommit: o.afterCommit ?? (() => undefined),
-    runEnded(runId) {
+    runEnded(runId, outcome) {
+      if (outcome) {
+        if (recentlyEnded.size >= RECENTLY_ENDED) recentlyEnded.delete(recentlyEnded.keys().next().value!);
+        recentlyEnded.set(runId, outcome);
+      }
       for (const wake of waiters.get(runId) ?? []) wake();
     },
     cancels: createRunCancels(),
   };
   const supervisor = createSupervisor(deps);
-  const intake = createIntake(deps, (runId, job, context) => {
-    supervisor.warmStart(runId, 1, context);
+  const intake = createIntake(deps, (run, job, context) => {
+    supervisor.warmStart(run, 1, context);
     o.jobs.runClaimed(job);
   });
 
@@ -113,11 +124,13 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
   if (flows.some((f) => f.intake.mode !== 'immediate')) await o.jobs.enqueue(db, RELEASE_TASK, {}, { key: RELEASE_TASK });
   log.info({ dir: o.settings.dir, flows: registry.list().map((e) => `${e.flow.id}@v${e.version}`) }, flows.length ? 'flows loaded' : 'no flows loaded');
 
-  async function waitForEnd(runId: string, ms: number): Promise<store.RunRow | undefined> {
+  async function waitForEnd(runId: string, ms: number, fresh = false): Promise<{ run?: store.RunRow; context?: Record<string, unknown> }> {
     const deadline = Date.now() + ms;
-    for (;;) {
-      const run = await store.readRun(db, runId);
-      if (!run || store.ENDED_STATES.includes(run.state) || Date.now() >= deadline) return run;
+    for (let first = true; ; first = false) {
+      const known = recentlyEnded.get(runId);
+      if (known) return known;
+      const run = first && fresh ? undefined : await store.readRun(db, runId);
+      if (!(first && fresh) && (!run || store.ENDED_STATES.includes(run.state) || Date.now() >= deadline)) return { run };
       // Woken at once by a run ending in this process; the short poll covers runs finished by other workers.
       await new Promise<void>((resolve) => {
         const set = waiters.get(runId) ?? new Set();

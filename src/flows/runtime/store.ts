@@ -1,6 +1,17 @@
+import { sql } from 'kysely';
 import type { Db } from '../../platform/db/index.js';
 
-/** All SQL on flow_versions, flow_runs and flow_steps. Times are Clock ms passed in, never SQL time functions. */
+/**
+ * All SQL on flow_versions, flow_runs and flow_steps. Times are Clock ms passed in, never SQL time functions.
+ * The statements every run makes (insert, read, advance and end a run, insert steps) are written out as
+ * SQL: building and compiling them with the query builder cost more than the database's own work.
+ */
+
+const RUN_COLUMNS = ['id', 'flow_id', 'version', 'state', 'request', 'request_hash', 'idempotency_key', 'replay_of', 'replay_from', 'live_branches', 'last_seq', 'context_bytes', 'created_at', 'started_at'] as const;
+const STEP_COLUMNS = ['run_id', 'step_id', 'seq', 'attempt', 'state', 'module', 'input', 'output', 'output_bytes', 'error', 'wake_at', 'started_at', 'finished_at'] as const;
+const RUN_COLUMN_LIST = sql.raw(RUN_COLUMNS.join(', '));
+const STEP_COLUMN_LIST = sql.raw(STEP_COLUMNS.join(', '));
+const valuesOf = <T>(row: T, columns: readonly (keyof T)[]) => sql`(${sql.join(columns.map((c) => row[c]))})`;
 
 export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'dead';
 export const RUN_STATES: readonly RunState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'dead'];
@@ -77,12 +88,12 @@ export async function readVersionDefinition(db: Db, flowId: string, version: num
 // --- runs
 
 export async function insertRun(db: Db, run: Omit<RunRow, 'error' | 'finished_at'>): Promise<void> {
-  await db.insertInto('flow_runs').values(run).execute();
+  await sql`insert into flow_runs (${RUN_COLUMN_LIST}) values ${valuesOf(run, RUN_COLUMNS)}`.execute(db);
 }
 
 export async function readRun(db: Db, id: string): Promise<RunRow | undefined> {
-  const row = await db.selectFrom('flow_runs').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? runRow(row) : undefined;
+  const { rows } = await sql`select * from flow_runs where id = ${id}`.execute(db);
+  return rows[0] ? runRow(rows[0]) : undefined;
 }
 
 export async function findRunByKey(db: Db, flowId: string, key: string): Promise<RunRow | undefined> {
@@ -116,29 +127,21 @@ export async function advanceRun(
   id: string,
   change: { branches: number; newActivations: number; contextBytes: number },
 ): Promise<{ liveBranches: number; lastSeq: number; contextBytes: number } | undefined> {
-  const row = await db
-    .updateTable('flow_runs')
-    .set((eb) => ({
-      live_branches: eb('live_branches', '+', change.branches),
-      last_seq: eb('last_seq', '+', change.newActivations),
-      context_bytes: eb('context_bytes', '+', change.contextBytes),
-    }))
-    .where('id', '=', id)
-    .where('state', '=', 'running')
-    .returning(['live_branches', 'last_seq', 'context_bytes'])
-    .executeTakeFirst();
+  const { rows } = await sql<{ live_branches: number; last_seq: number; context_bytes: number }>`
+    update flow_runs
+       set live_branches = live_branches + ${change.branches}, last_seq = last_seq + ${change.newActivations}, context_bytes = context_bytes + ${change.contextBytes}
+     where id = ${id} and state = 'running'
+     returning live_branches, last_seq, context_bytes`.execute(db);
+  const row = rows[0];
   return row ? { liveBranches: Number(row.live_branches), lastSeq: Number(row.last_seq), contextBytes: Number(row.context_bytes) } : undefined;
 }
 
 /** Ends a run that is still in one of `from`; false when it had ended already. */
 export async function endRun(db: Db, id: string, from: RunState[], to: RunState, now: number, error: unknown = null): Promise<boolean> {
-  const r = await db
-    .updateTable('flow_runs')
-    .set({ state: to, finished_at: now, live_branches: 0, error: error === null ? null : JSON.stringify(error) })
-    .where('id', '=', id)
-    .where('state', 'in', from)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+  const r = await sql`
+    update flow_runs set state = ${to}, finished_at = ${now}, live_branches = 0, error = ${error === null ? null : JSON.stringify(error)}
+     where id = ${id} and state in (${sql.join(from)})`.execute(db);
+  return Number(r.numAffectedRows) === 1;
 }
 
 /** A queued (buffered) run begins: `activations` first steps get seq 1..n. */
@@ -191,11 +194,11 @@ export async function hasQueuedRuns(db: Db, flowId: string): Promise<boolean> {
 export type NewStep = Omit<StepRow, 'id'>;
 
 export async function insertStep(db: Db, step: NewStep): Promise<void> {
-  await db.insertInto('flow_steps').values(step).execute();
+  await insertSteps(db, [step]);
 }
 
 export async function insertSteps(db: Db, steps: NewStep[]): Promise<void> {
-  await db.insertInto('flow_steps').values(steps).execute();
+  await sql`insert into flow_steps (${STEP_COLUMN_LIST}) values ${sql.join(steps.map((s) => valuesOf(s, STEP_COLUMNS)))}`.execute(db);
 }
 
 /** The latest attempt of one activation, if any was recorded. */

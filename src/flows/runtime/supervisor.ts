@@ -44,14 +44,15 @@ export function createSupervisor(deps: RuntimeDeps) {
   }
 
   async function runActivation(work: StepJob, job: JobInfo): Promise<void | TaskRepeat | TaskCompleted> {
-    const run = await store.readRun(db, work.runId);
+    // A step this process just handed on to itself (or accepted): no earlier attempt can exist, and the
+    // run row and context are as this process committed them (with one live branch nobody else writes).
+    const handed = takeWarm(work.runId, work.seq);
+    const run = handed?.run ?? (await store.readRun(db, work.runId));
     if (!run || run.state !== 'running') return; // cancelled, failed by another branch, or pruned
     const flow = await deps.registry.forRun(run.flow_id, run.version);
     const step = flow.steps.get(work.stepId);
     if (!step) throw new FatalRunError(`flow ${flow.id} version ${run.version} has no step "${work.stepId}"`);
 
-    // A step this worker just handed on to itself: no earlier attempt can exist, and its context is known.
-    const handed = takeWarm(run.id, work.seq);
     const last = handed ? undefined : await store.lastAttempt(db, run.id, work.seq);
     if (last && (last.state === 'succeeded' || last.state === 'failed' || last.state === 'reused')) return; // done before a crash
     const now = clock.now();
@@ -139,9 +140,7 @@ export function createSupervisor(deps: RuntimeDeps) {
         await insertOrAbandon(db, { ...base, state: 'waiting', output: json.text, output_bytes: json.bytes, wake_at: wakeAt, finished_at: null });
         return { repeatAfterMs: deferral.delayMs };
       }
-      return complete(flow, run, step, work, job, { output, bytes: json.bytes, context }, (trx) =>
-        store.insertStep(trx, { ...base, output: json.text, output_bytes: json.bytes }),
-      );
+      return complete(flow, run, step, work, job, { output, bytes: json.bytes, context }, { ...base, output: json.text, output_bytes: json.bytes });
     }
     return failed(flow, run, step, work, job, base, outcome.error, context);
   }
@@ -210,12 +209,17 @@ export function createSupervisor(deps: RuntimeDeps) {
     work: StepJob,
     job: JobInfo,
     done: { output: unknown; bytes: number; context: RunContext; route?: string[] },
-    record: (trx: Db) => Promise<unknown>,
+    /** This activation's history: a record to insert, or the write that records it. */
+    record: store.NewStep | ((trx: Db) => Promise<unknown>),
   ): Promise<TaskCompleted | undefined> {
     const stretch = done.route ? undefined : await runStretch(flow, run, step, done);
     const context = stretch?.context ?? { ...done.context, [step.id]: done.output };
     const next = done.route ?? stretch?.next ?? evaluateRoute(step, context);
     const chained = stretch?.records ?? [];
+    const finalContext = () => stretch?.context ?? { ...done.context, [step.id]: jsonCopy(done.output) };
+    // The run row's counters as this commit leaves them.
+    const moved = { live_branches: run.live_branches, last_seq: run.last_seq, context_bytes: run.context_bytes };
+    let endedAt = 0;
     const bytes = done.bytes + (stretch?.bytes ?? 0);
     let ended: 'succeeded' | 'failed' | undefined;
     let handOn: ClaimedJob | undefined;
@@ -223,11 +227,13 @@ export function createSupervisor(deps: RuntimeDeps) {
     let singleBranch = false;
     let queued = false;
     const committed = await transaction(async (trx) => {
-      await record(trx);
-      if (chained.length > 0) await store.insertSteps(trx, chained);
+      if (typeof record === 'function') await record(trx);
+      const inserts = typeof record === 'function' ? chained : [record, ...chained];
+      if (inserts.length > 0) await store.insertSteps(trx, inserts);
       if (!(await job.completeIn(trx))) throw new Abandon(); // the lease lapsed: another worker runs this activation
       const advanced = await store.advanceRun(trx, run.id, { branches: next.length - 1, newActivations: chained.length + next.length, contextBytes: bytes });
       if (!advanced) throw new Abandon();
+      Object.assign(moved, { live_branches: advanced.liveBranches, last_seq: advanced.lastSeq, context_bytes: advanced.contextBytes });
       // The stretch numbered its steps from the run as read; had anyone else taken a number, they would clash.
       if (chained.length > 0 && advanced.lastSeq !== run.last_seq + chained.length + next.length) throw new Abandon();
       if (advanced.contextBytes > deps.settings.contextBytes) {
@@ -249,20 +255,23 @@ export function createSupervisor(deps: RuntimeDeps) {
       await enqueueSteps(deps, trx, run.id, rest, firstSeq + 1, errorDepth);
       queued = rest.length > 0 || (first !== undefined && handOn === undefined);
       if (advanced.liveBranches === 0) {
-        await store.endRun(trx, run.id, ['running'], 'succeeded', clock.now());
+        endedAt = clock.now();
+        await store.endRun(trx, run.id, ['running'], 'succeeded', endedAt);
         await publishRun(deps, trx, 'flow.run.succeeded', run, { state: 'succeeded' });
         ended = 'succeeded';
       }
     }, () => ({ jobs: queued, events: ended !== undefined }));
-    if (ended) {
+    if (committed && ended) {
       log.debug({ runId: run.id, flow: flow.id, state: ended }, 'flow run ended');
-      deps.runEnded(run.id);
+      // The only live branch holds every output there is: its context is the run's final one.
+      const whole = ended === 'succeeded' && run.live_branches === 1 && !done.route;
+      deps.runEnded(run.id, whole ? { run: { ...run, ...moved, state: 'succeeded', live_branches: 0, finished_at: endedAt, error: null }, context: finalContext() } : undefined);
     }
     // With one live branch nobody else can add outputs before the handed-on step reads them, so the
     // context it would load is this one (outputs as stored: JSON round-tripped). An error route's
     // context keeps the error as recorded (possibly cut), so it is loaded as usual.
     if (committed && handOn && singleBranch && !done.route) {
-      putWarm(run.id, handOnSeq, { context: stretch?.context ?? { ...done.context, [step.id]: jsonCopy(done.output) }, tried: stretch?.stoppedAt });
+      putWarm(run.id, handOnSeq, { run: { ...run, ...moved }, context: finalContext(), tried: stretch?.stoppedAt });
     }
     // Rolled back: the job was not completed here; the queue completes it as usual.
     return committed ? { completedInTransaction: true, next: handOn } : undefined;
@@ -347,9 +356,9 @@ export function createSupervisor(deps: RuntimeDeps) {
     return entry;
   }
 
-  /** The first activation of a fresh run: its context is the request alone, known to whoever accepted it. */
-  function warmStart(runId: string, seq: number, context: RunContext): void {
-    putWarm(runId, seq, { context });
+  /** The first activation of a fresh run: its row and context (the request alone) are known to whoever accepted it. */
+  function warmStart(run: store.RunRow, seq: number, context: RunContext): void {
+    putWarm(run.id, seq, { run, context });
   }
 
   return { handleStepJob, loadContext, warmStart };
@@ -364,6 +373,8 @@ interface Tried {
 }
 
 interface Warm {
+  /** The run row as the hand-over left it, when known. */
+  run?: store.RunRow;
   context: RunContext;
   tried?: Tried;
 }

@@ -35,8 +35,8 @@ export function createHorizon(db: Db, dialect: DialectName): Horizon {
 
 /** SQLite has one writer at a time, so ids commit in id order: everything visible is safe. */
 async function sqliteSafeId(db: Db): Promise<number> {
-  const row = await db.selectFrom('events').select((eb) => eb.fn.max('id').as('hi')).executeTakeFirst();
-  return Number(row?.hi ?? 0);
+  const { rows } = await sql<{ hi: number | null }>`select max(id) as hi from events`.execute(db);
+  return Number(rows[0]?.hi ?? 0);
 }
 
 /**
