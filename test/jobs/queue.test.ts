@@ -165,6 +165,49 @@ for (const kind of TEST_DATABASES) {
         await database.db.schema.dropTable('jobs_test_log').execute();
       }));
 
+    it('a job enqueued claimed for its caller runs here after the commit; with every slot busy it waits for the next one, its lease renewed', () =>
+      withJobsDb(kind, async ({ database, clock, queue }) => {
+        const q = queue({ concurrency: 1, leaseMs: 150 }, 'owner');
+        const ran: string[] = [];
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        q.defineTask('slow', async () => {
+          ran.push('slow');
+          await gate;
+        });
+        q.defineTask('mine', async (_payload, job) => void ran.push(`mine:${job.attempt}`));
+        await q.start();
+        await q.enqueue(database.db, 'slow', {});
+        await waitFor('the slow job to start', () => ran.includes('slow'));
+        let claimed;
+        await database.db.transaction().execute(async (trx) => {
+          claimed = await q.enqueueClaimed(trx, 'mine', {}, { key: 'mine' });
+        });
+        assert.ok(claimed, 'a running queue takes the job itself');
+        q.runClaimed(claimed);
+        clock.advance(1_000); // far past the lease it was enqueued with
+        await new Promise((r) => setTimeout(r, 200)); // heartbeats renew it meanwhile
+        const thief = queue({}, 'thief');
+        thief.defineTask('mine', async () => assert.fail('another worker must not take a job waiting for a slot here'));
+        assert.equal(await thief.runOnce(), 0, 'nothing is claimable: both jobs are leased to the owner');
+        release();
+        await waitFor('the claimed job to run', () => ran.length === 2);
+        assert.deepEqual(ran, ['slow', 'mine:1'], 'it ran once, as its first attempt, when the slot freed');
+        await waitFor('both jobs to complete', async () => (await q.counts()).running === 0);
+        assert.deepEqual(await q.counts(), { queued: 0, running: 0, dead: 0 });
+      }));
+
+    it('enqueueClaimed in a process whose workers are not running enqueues the job for any worker', () =>
+      withJobsDb(kind, async ({ database, queue }) => {
+        const idle = queue({}, 'idle');
+        let claimed;
+        await database.db.transaction().execute(async (trx) => {
+          claimed = await idle.enqueueClaimed(trx, 'later', { n: 1 });
+        });
+        assert.equal(claimed, null);
+        assert.deepEqual(await idle.counts(), { queued: 1, running: 0, dead: 0 });
+      }));
+
     it('a claimed next job whose worker died is run by another worker once its lease lapses', () =>
       withJobsDb(kind, async ({ database, clock, queue }) => {
         const dying = queue({ leaseMs: 30_000 }, 'dying');
@@ -301,3 +344,4 @@ for (const kind of TEST_DATABASES) {
       }));
   });
 }
+

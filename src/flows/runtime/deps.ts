@@ -40,6 +40,8 @@ export const stepJobKey = (runId: string, stepId: string, seq: number) => `${run
 export interface RuntimeDeps {
   db: Db;
   dialect: SqlDialect;
+  /** A transaction of a run's intake or step: grouped with others into one commit on SQLite (group-commit.ts). */
+  transaction<T>(work: (trx: Db) => Promise<T>): Promise<T>;
   clock: Clock;
   log: Logger;
   events: EventBus;

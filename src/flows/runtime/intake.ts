@@ -185,7 +185,7 @@ export function createIntake(deps: RuntimeDeps, startClaimed: (run: store.RunRow
   }
 
   async function inTransaction<T>(work: (trx: Db) => Promise<T>, wake?: () => CommitWake): Promise<T> {
-    const result = await db.transaction().execute(work);
+    const result = await deps.transaction(work);
     deps.afterCommit(wake?.());
     return result;
   }

@@ -1,5 +1,5 @@
 import type { Clock } from '../../platform/clock.js';
-import type { Database } from '../../platform/db/index.js';
+import { createGroupCommit, type Database } from '../../platform/db/index.js';
 import type { EventBus } from '../../platform/events/index.js';
 import type { JobQueue } from '../../platform/jobs/index.js';
 import type { Logger } from '../../platform/logging/index.js';
@@ -83,9 +83,11 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
   const recentlyEnded = new Map<string, EndedRun>();
   const log = o.log.child({ component: 'flows' });
 
+  const groupCommit = createGroupCommit(db, dialect);
   const deps: RuntimeDeps = {
     db,
     dialect,
+    transaction: (work) => groupCommit.transaction(work),
     clock: o.clock,
     log,
     events: o.events,

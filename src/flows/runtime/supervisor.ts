@@ -320,7 +320,7 @@ export function createSupervisor(deps: RuntimeDeps) {
   /** A transaction that enqueued work wakes the workers after commit; Abandon rolls it back quietly (false). */
   async function transaction(work: (trx: Db) => Promise<void>, wake?: () => CommitWake): Promise<boolean> {
     try {
-      await db.transaction().execute(work);
+      await deps.transaction(work);
     } catch (err) {
       if (err instanceof Abandon || deps.dialect.isUniqueViolation(err)) return false;
       throw err;

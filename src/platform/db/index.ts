@@ -2,3 +2,4 @@ export { openDatabase, redact, type Db, type Database, type OpenOptions } from '
 export type { RawReader, Row as RawRow } from './reader.js';
 export { dialectFor, type SqlDialect, type DialectName } from './dialect.js';
 export { migrateToLatest, type ModuleMigration, type MigrationOutcome } from './migrate.js';
+export { createGroupCommit, type GroupCommit } from './group-commit.js';

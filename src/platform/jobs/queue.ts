@@ -160,7 +160,9 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
     const entry = { id: job.id, done: Promise.resolve() };
     entry.done = runChain(job, entry).finally(() => {
       active.delete(slot);
-      if (mayHaveMore) nudge();
+      const waiting = running ? startable.shift() : undefined;
+      if (waiting) startSlot(waiting);
+      else if (mayHaveMore) nudge();
     });
     active.set(slot, entry);
     return entry.done;
@@ -182,15 +184,26 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
     return { claimedJobId: row.id };
   }
 
+  // Claimed jobs a caller started while every slot was busy: they take the next free slot, before any
+  // claim from the queue (their leases are renewed meanwhile, so no other worker takes them).
+  const startable: JobRow[] = [];
   function runClaimed(claimed: ClaimedJob): void {
     const job = claimedForCaller.get(claimed.claimedJobId);
     if (!job) return;
     claimedForCaller.delete(job.id);
-    if (running && active.size < options.concurrency) return void startSlot(job);
-    // No free slot (or stopping): back to the queue, where the next free worker claims it.
-    unclaimJob(db, { id: job.id, workerId, attempt: job.attempts }, clock.now())
-      .then(() => nudge())
-      .catch((err: unknown) => log.warn({ jobId: job.id, err: errorText(err) }, 'could not give a claimed job back; it runs after its lease'));
+    if (!running) return void giveBack([job]); // stopping: any worker claims it from the queue
+    if (active.size < options.concurrency) return void startSlot(job);
+    startable.push(job);
+  }
+
+  function giveBack(jobs: JobRow[]): Promise<unknown[]> {
+    return Promise.all(
+      jobs.map((job) =>
+        unclaimJob(db, { id: job.id, workerId, attempt: job.attempts }, clock.now())
+          .then(() => nudge())
+          .catch((err: unknown) => log.warn({ jobId: job.id, err: errorText(err) }, 'could not give a claimed job back; it runs after its lease')),
+      ),
+    );
   }
 
   /** Runs a claimed job, then each claimed job its handler hands on, in the same slot. */
@@ -305,7 +318,7 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
   function startHeartbeat(): void {
     const every = Math.max(50, Math.floor(options.leaseMs / 3));
     heartbeat = setInterval(() => {
-      const ids = [...new Set([...active.values()].map((a) => a.id))];
+      const ids = [...new Set([...active.values()].map((a) => a.id)), ...startable.map((j) => j.id)];
       if (ids.length === 0) return;
       extendLeases(db, workerId, ids, clock.now() + options.leaseMs).catch((err) =>
         log.warn({ err: errorText(err) }, 'lease heartbeat failed'),
@@ -340,6 +353,7 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
       if (!running) return;
       running = false;
       stopping.abort();
+      await giveBack(startable.splice(0));
       nudge();
       await loopDone;
       const bound = options.stopTimeoutMs ?? 10_000;

@@ -68,7 +68,10 @@ export interface JobQueue {
    * runs no workers (the job is then enqueued the usual way) or a live job holds the key.
    */
   enqueueClaimed(trx: Db, task: string, payload: unknown, options?: EnqueueOptions): Promise<ClaimedJob | null>;
-  /** Starts a job from enqueueClaimed in a free slot; with none free it goes back to the queue. If this process dies first, its lease lapses and any worker runs it. */
+  /**
+   * Starts a job from enqueueClaimed in a free slot, or in the next one to free up (before any job claimed
+   * from the queue; its lease is renewed while it waits). If this process dies first, its lease lapses and any worker runs it.
+   */
   runClaimed(job: ClaimedJob): void;
   /**
    * Brings the queued job holding `key` forward so it runs no later than `runAt` (inside the caller's
