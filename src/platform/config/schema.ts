@@ -61,7 +61,8 @@ export const ConfigSchema = Type.Object(
     jobs: Type.Object(
       {
         enabled: Type.Boolean({ default: true, description: 'Run job workers in this process' }),
-        concurrency: Type.Integer({ minimum: 1, maximum: 100, default: 4 }),
+        // Most jobs wait on I/O (remote flow modules, CRM and marketing APIs): a slot held while waiting costs no CPU.
+        concurrency: Type.Integer({ minimum: 1, maximum: 100, default: 16 }),
         pollIntervalMs: Type.Integer({ minimum: 10, default: 500 }),
         leaseMs: Type.Integer({ minimum: 1000, default: 60_000 }),
         maxAttempts: Type.Integer({ minimum: 1, default: 10 }),
