@@ -1,16 +1,16 @@
 import type { Db } from '../../platform/db/index.js';
 import type { ClaimedJob, JobInfo, TaskCompleted, TaskRepeat } from '../../platform/jobs/index.js';
 import { evaluateRoute } from '../conditions/evaluate.js';
-import { getPath } from '../conditions/path.js';
 import { REQUEST_ROOT } from '../conditions/compile.js';
 import type { Flow, FlowStep } from '../definition/flow.js';
-import { callWithDeadline } from './dispatch.js';
 import { enqueueSteps, publishRun, STEP_TASK, stepJobKey, type CommitWake, type RuntimeDeps, type StepJob } from './deps.js';
 import { cappedJson, parseJson, toJson } from './json.js';
 import { isDeferral } from './local.js';
-import type { StepCall, StepError, StepOutcome } from './module.js';
+import type { StepError } from './module.js';
 import { FatalRunError } from './registry.js';
+import { plainSuccess, tryStep, type RunContext, type Tried } from './step-try.js';
 import * as store from './store.js';
+import { createWarmStore } from './warm.js';
 
 const MAX_ERROR_CHAIN = 5;
 const MAX_BACKOFF_MS = 86_400_000;
@@ -18,7 +18,7 @@ const MAX_BACKOFF_MS = 86_400_000;
 /** Thrown inside a transaction to roll it back when the run moved on without us (ended, or a twin recorded it). */
 class Abandon extends Error {}
 
-export type RunContext = Record<string, unknown>;
+export type { RunContext } from './step-try.js';
 
 /**
  * The supervisor: runs one activation of one step (a durable job keyed `<run>:<step>:<seq>`). It reads
@@ -67,61 +67,8 @@ export function createSupervisor(deps: RuntimeDeps) {
 
     const attempt = last ? last.attempt + 1 : 1;
     const context = handed?.context ?? (await loadContext(run));
-    const tried = handed?.tried ?? (await tryStep(flow, run, step, work.seq, attempt, context));
+    const tried = handed?.tried ?? (await tryStep(deps, flow, run, step, work.seq, attempt, context));
     return settle(flow, run, step, work, job, tried, context);
-  }
-
-  /** One call of a step's module with its deadline, and the history record it makes (without outcome yet). */
-  async function tryStep(flow: Flow, run: store.RunRow, step: FlowStep, seq: number, attempt: number, context: RunContext): Promise<Tried> {
-    const input = step.input ? mapInput(step.input, context) : context;
-    const timeoutMs = step.timeoutMs ?? deps.settings.modules[step.subsystem]?.timeoutMs ?? deps.settings.stepTimeoutMs;
-    const call: StepCall = {
-      runId: run.id,
-      flowId: flow.id,
-      flowVersion: run.version,
-      stepId: step.id,
-      module: step.subsystem,
-      attempt,
-      idempotencyKey: `${run.id}:${step.id}:${seq}`,
-      input,
-      options: { ...(step.options ?? {}) },
-      deadline: Date.now() + timeoutMs,
-    };
-    const transport = deps.modules.transportFor(step.subsystem);
-    if (!transport) throw new FatalRunError(`module "${step.subsystem}" of step ${step.id} is not available in this process`);
-
-    const startedAt = clock.now();
-    const signal = deps.cancels.acquire(run.id);
-    let outcome;
-    try {
-      outcome = await callWithDeadline(transport, call, signal);
-    } finally {
-      deps.cancels.release(run.id);
-    }
-    const base: store.NewStep = {
-      run_id: run.id,
-      step_id: step.id,
-      seq,
-      attempt,
-      state: 'succeeded',
-      module: step.subsystem,
-      // With no `input` mapping the input is the whole context, already kept as earlier outputs: not copied again.
-      input: step.input ? cappedJson(input, deps.settings.historyBytes) : '{"$context":true}',
-      output: null,
-      output_bytes: 0,
-      error: null,
-      wake_at: null,
-      started_at: startedAt,
-      finished_at: clock.now(),
-    };
-    return { base, outcome };
-  }
-
-  /** A plain success: an output within the size limit that is not a deferral (those are recorded differently). */
-  function plainSuccess({ outcome }: Tried): { output: unknown; json: { text: string; bytes: number } } | undefined {
-    if (!outcome.ok || isDeferral(outcome.output)) return undefined;
-    const json = toJson(outcome.output);
-    return json.bytes > deps.settings.stepOutputBytes ? undefined : { output: outcome.output, json };
   }
 
   /** Records what one try of a step came to and moves the run on: success, a durable wait, a retry or a failure. */
@@ -293,8 +240,8 @@ export function createSupervisor(deps: RuntimeDeps) {
     while (next.length === 1 && records.length + 1 < maxSteps && Date.now() - began < maxMs && !deps.cancels.isCancelled(run.id)) {
       const nextStep = flow.steps.get(next[0]!);
       if (!nextStep) break; // FatalRunError is for its own activation to report
-      const tried = await tryStep(flow, run, nextStep, run.last_seq + records.length + 1, 1, context);
-      const success = plainSuccess(tried);
+      const tried = await tryStep(deps, flow, run, nextStep, run.last_seq + records.length + 1, 1, context);
+      const success = plainSuccess(deps, tried);
       if (!success) return { context, next, records, bytes, stoppedAt: tried };
       records.push({ ...tried.base, output: success.json.text, output_bytes: success.json.bytes });
       bytes += success.json.bytes;
@@ -343,18 +290,7 @@ export function createSupervisor(deps: RuntimeDeps) {
     deps.runEnded(runId);
   }
 
-  /** Contexts (and, at the end of a stretch, the outcome) of steps handed on within this process, used once. */
-  const warm = new Map<string, Warm>();
-  function putWarm(runId: string, seq: number, entry: Warm): void {
-    if (warm.size >= MAX_WARM) warm.delete(warm.keys().next().value!);
-    warm.set(`${runId}:${seq}`, entry);
-  }
-  function takeWarm(runId: string, seq: number): Warm | undefined {
-    const key = `${runId}:${seq}`;
-    const entry = warm.get(key);
-    if (entry) warm.delete(key);
-    return entry;
-  }
+  const { put: putWarm, take: takeWarm } = createWarmStore();
 
   /** The first activation of a fresh run: its row and context (the request alone) are known to whoever accepted it. */
   function warmStart(run: store.RunRow, seq: number, context: RunContext): void {
@@ -362,21 +298,6 @@ export function createSupervisor(deps: RuntimeDeps) {
   }
 
   return { handleStepJob, loadContext, warmStart };
-}
-
-const MAX_WARM = 10_000;
-
-/** One try of a step: the history record it makes and what the module answered. */
-interface Tried {
-  base: store.NewStep;
-  outcome: StepOutcome;
-}
-
-interface Warm {
-  /** The run row as the hand-over left it, when known. */
-  run?: store.RunRow;
-  context: RunContext;
-  tried?: Tried;
 }
 
 /** Steps run on after a success and recorded in the same commit; `next` is the route after the last of them. */
@@ -388,12 +309,5 @@ interface Stretch {
   stoppedAt?: Tried;
 }
 const jsonCopy = (value: unknown): unknown => (value === undefined ? null : JSON.parse(JSON.stringify(value)));
-
-/** A step's `input` mapping applied to the context: each key gets the value at its path (missing → null). */
-export function mapInput(mapping: Readonly<Record<string, string>>, context: RunContext): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, path] of Object.entries(mapping)) out[key] = getPath(context, path) ?? null;
-  return out;
-}
 
 export type Supervisor = ReturnType<typeof createSupervisor>;

@@ -10,7 +10,8 @@ import type { SqlDialect } from './dialect.js';
  * and every member resolves only after that commit (what it wrote is durable when its caller goes on).
  *
  * Members run one after another inside the batch, so their work must be database work only (no waits
- * on other I/O), as every transaction on the single connection already has to be. On PostgreSQL each
+ * on other I/O), as every transaction on the single connection already has to be, and must not start
+ * another grouped transaction (it would wait for a batch that waits for it). On PostgreSQL each
  * transaction stays its own: there a savepoint is a round trip, and connections commit in parallel.
  */
 export interface GroupCommit {
