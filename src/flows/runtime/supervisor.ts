@@ -31,6 +31,8 @@ export function createSupervisor(deps: RuntimeDeps) {
 
   async function handleStepJob(payload: unknown, job: JobInfo): Promise<void | TaskRepeat | TaskCompleted> {
     const work = payload as StepJob;
+    // Held for the whole activation (its stretch included): each step's call shares one cancel signal.
+    deps.cancels.acquire(work.runId);
     try {
       return await runActivation(work, job);
     } catch (err) {
@@ -40,6 +42,8 @@ export function createSupervisor(deps: RuntimeDeps) {
         return;
       }
       throw err;
+    } finally {
+      deps.cancels.release(work.runId);
     }
   }
 
