@@ -7,7 +7,7 @@ import { newRunId } from './ids.js';
 import { canonicalJson, sha256, toJson } from './json.js';
 import type { FlowEntry } from './registry.js';
 import * as store from './store.js';
-import type { RunContext } from './supervisor.js';
+import type { RunContext } from './step-try.js';
 
 export interface Accepted {
   runId: string;
@@ -44,7 +44,7 @@ export function createIntake(deps: RuntimeDeps, startClaimed: (run: store.RunRow
     // after the commit, with the request as its context: no claim, no read (if this process dies first,
     // its lease lapses and any worker runs it).
     let claimed: ClaimedJob | null = null;
-    let started: store.RunRow | undefined;
+    let startedRun: store.RunRow | undefined;
     try {
       const state = await inTransaction(async (trx) => {
         const now = clock.now();
@@ -75,15 +75,15 @@ export function createIntake(deps: RuntimeDeps, startClaimed: (run: store.RunRow
             return started.includes(runId) ? 'running' : 'queued';
           }
         }
-        started = { ...row, state: 'running', started_at: now, live_branches: flow.start.length, last_seq: flow.start.length, error: null, finished_at: null };
-        await store.insertRun(trx, started);
+        startedRun = { ...row, state: 'running', started_at: now, live_branches: flow.start.length, last_seq: flow.start.length, error: null, finished_at: null };
+        await store.insertRun(trx, startedRun);
         const [first, ...rest] = flow.start;
         claimed = await deps.jobs.enqueueClaimed(trx, STEP_TASK, { runId, stepId: first!, seq: 1 } satisfies StepJob, { key: stepJobKey(runId, first!, 1) });
         await enqueueSteps(deps, trx, runId, claimed ? rest : flow.start, claimed ? 2 : 1);
         await publishRun(deps, trx, 'flow.run.started', row);
         return 'running';
       }, () => ({ jobs: claimed === null || flow.start.length > 1 }));
-      if (claimed && started) startClaimed(started, claimed, { [REQUEST_ROOT]: JSON.parse(json.text) as unknown });
+      if (claimed && startedRun) startClaimed(startedRun, claimed, { [REQUEST_ROOT]: JSON.parse(json.text) as unknown });
       return { runId, state, duplicate: false };
     } catch (err) {
       // Two requests with one key at the same moment: the loser answers with the winner's run.
