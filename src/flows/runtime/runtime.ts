@@ -54,7 +54,6 @@ export interface FlowRuntime {
 }
 
 const PRUNE_CHUNK = 500;
-const RECENTLY_ENDED = 1000;
 
 /**
  * Loads the flows of `settings.dir` (all or nothing: a broken file throws FlowLoadError listing every
@@ -78,9 +77,7 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
   const flows = await readFlowDirectory(o.settings.dir, names);
   const { db, dialect } = o.database;
   const registry = await createFlowRegistry({ db, dialect, clock: o.clock, modules: names }, flows);
-  const waiters = new Map<string, Set<() => void>>();
-  // Outcomes of runs that ended here lately, for a waiter that comes a moment after the end.
-  const recentlyEnded = new Map<string, EndedRun>();
+  const waiters = new Map<string, Set<(outcome?: EndedRun) => void>>();
   const log = o.log.child({ component: 'flows' });
 
   const groupCommit = createGroupCommit(db, dialect);
@@ -97,11 +94,7 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
     modules,
     afterCommit: o.afterCommit ?? (() => undefined),
     runEnded(runId, outcome) {
-      if (outcome) {
-        if (recentlyEnded.size >= RECENTLY_ENDED) recentlyEnded.delete(recentlyEnded.keys().next().value!);
-        recentlyEnded.set(runId, outcome);
-      }
-      for (const wake of waiters.get(runId) ?? []) wake();
+      for (const wake of waiters.get(runId) ?? []) wake(outcome);
     },
     cancels: createRunCancels(),
   };
@@ -128,24 +121,26 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
 
   async function waitForEnd(runId: string, ms: number, fresh = false): Promise<{ run?: store.RunRow; context?: Record<string, unknown> }> {
     const deadline = Date.now() + ms;
-    for (let first = true; ; first = false) {
-      const known = recentlyEnded.get(runId);
-      if (known) return known;
-      const run = first && fresh ? undefined : await store.readRun(db, runId);
-      if (!(first && fresh) && (!run || store.ENDED_STATES.includes(run.state) || Date.now() >= deadline)) return { run };
-      // Woken at once by a run ending in this process; the short poll covers runs finished by other workers.
-      await new Promise<void>((resolve) => {
+    for (let skipRead = fresh; ; skipRead = false) {
+      if (!skipRead) {
+        const run = await store.readRun(db, runId);
+        if (!run || store.ENDED_STATES.includes(run.state) || Date.now() >= deadline) return { run };
+      }
+      // Woken at once by a run ending in this process (with its outcome, when known whole); the short
+      // poll covers runs finished by other workers.
+      const outcome = await new Promise<EndedRun | undefined>((resolve) => {
         const set = waiters.get(runId) ?? new Set();
         waiters.set(runId, set);
         const timer = setTimeout(wake, Math.min(250, Math.max(0, deadline - Date.now())));
-        function wake() {
+        function wake(ended?: EndedRun) {
           clearTimeout(timer);
           set.delete(wake);
           if (set.size === 0) waiters.delete(runId);
-          resolve();
+          resolve(ended);
         }
         set.add(wake);
       });
+      if (outcome) return outcome;
     }
   }
 

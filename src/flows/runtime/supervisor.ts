@@ -243,7 +243,8 @@ export function createSupervisor(deps: RuntimeDeps) {
     const began = Date.now();
     while (next.length === 1 && records.length + 1 < maxSteps && Date.now() - began < maxMs && !deps.cancels.isCancelled(run.id)) {
       const nextStep = flow.steps.get(next[0]!);
-      if (!nextStep) break; // FatalRunError is for its own activation to report
+      // A missing step or module is for its own activation to report (FatalRunError), after this commit.
+      if (!nextStep || !deps.modules.transportFor(nextStep.subsystem)) break;
       const tried = await tryStep(deps, flow, run, nextStep, run.last_seq + records.length + 1, 1, context);
       const success = plainSuccess(deps, tried);
       if (!success) return { context, next, records, bytes, stoppedAt: tried };

@@ -168,6 +168,12 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
     return entry.done;
   }
 
+  /** A new job already claimed by this worker, leased from now; null when a live job holds its key. */
+  function insertClaimed(trx: Db, task: string, payload: unknown, opts: EnqueueOptions): Promise<JobRow | null> {
+    const now = clock.now();
+    return insertClaimedJob(trx, newJob(task, payload, opts, now), workerId, now + options.leaseMs);
+  }
+
   // Jobs enqueued claimed for a caller to start after its commit (enqueueClaimed → runClaimed).
   const claimedForCaller = new Map<number, JobRow>();
   async function enqueueClaimed(trx: Db, task: string, payload: unknown, opts: EnqueueOptions = {}): Promise<ClaimedJob | null> {
@@ -175,8 +181,7 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
       await enqueue(trx, task, payload, opts);
       return null;
     }
-    const now = clock.now();
-    const row = await insertClaimedJob(trx, newJob(task, payload, opts, now), workerId, now + options.leaseMs);
+    const row = await insertClaimed(trx, task, payload, opts);
     if (!row) return null;
     // A caller whose transaction rolled back never starts its job: keep the map bounded all the same.
     if (claimedForCaller.size >= MAX_CLAIMED_FOR_CALLERS) claimedForCaller.delete(claimedForCaller.keys().next().value!);
@@ -241,8 +246,7 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
         signal: stopping.signal,
         completeIn: (trx) => completeJob(trx, claim),
         async enqueueNext(trx, task, payload, opts = {}) {
-          const now = clock.now();
-          const row = await insertClaimedJob(trx, newJob(task, payload, opts, now), workerId, now + options.leaseMs);
+          const row = await insertClaimed(trx, task, payload, opts);
           if (!row) return null;
           handedOn.set(row.id, row);
           return { claimedJobId: row.id } satisfies ClaimedJob;
