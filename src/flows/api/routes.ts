@@ -90,8 +90,7 @@ export function registerFlowRoutes(app: HubApp, ctx: HubContext, flows: FlowRunt
     { config: read, schema: { tags, summary: 'One flow: its current version, steps and definition', params: S.FlowIdParams, response: { 200: S.FlowDetail } } },
     async (request) => {
       const entry = flowOf((request.params as { id: string }).id);
-      const waiting = await flows.runs.buffered(entry.flow.id);
-      return flowDetail(entry, { waiting: waiting.n, oldestAcceptedAt: waiting.oldest });
+      return flowDetail(entry, await flows.runs.buffered(entry.flow));
     },
   );
 

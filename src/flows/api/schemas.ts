@@ -121,6 +121,10 @@ export const FlowDetail = Type.Object({
     {
       waiting: Type.Integer({ description: 'Requests accepted and waiting for the intake policy to start them (queued runs)' }),
       oldestAcceptedAt: Type.Union([Type.Integer(), Type.Null()], { description: 'Epoch ms when the oldest waiting request was accepted' }),
+      nextReleaseAt: Type.Union([Type.Integer(), Type.Null()], {
+        description: 'Epoch ms when the intake policy next lets waiting requests start (now, when they are due); null when nothing waits or it waits for more requests',
+      }),
+      releases: Type.String({ description: 'When and why the buffer next releases, in words' }),
     },
     { description: 'The intake buffer (rate, batch and cron flows; always empty for immediate ones)' },
   ),

@@ -1,4 +1,4 @@
-import type { FlowEntry, RunRow, StepRow } from '../runtime/index.js';
+import type { BufferOutlook, FlowEntry, RunRow, StepRow } from '../runtime/index.js';
 
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
 const span = (from: number | null, to: number | null) => (from !== null && to !== null ? to - from : null);
@@ -52,7 +52,7 @@ export function flowSummary({ flow, version }: FlowEntry) {
   };
 }
 
-export function flowDetail(entry: FlowEntry, buffer: { waiting: number; oldestAcceptedAt: number | null }) {
+export function flowDetail(entry: FlowEntry, buffer: BufferOutlook) {
   const { flow } = entry;
   return {
     ...flowSummary(entry),

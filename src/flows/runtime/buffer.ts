@@ -96,6 +96,37 @@ async function releaseCron(deps: RuntimeDeps, trx: Db, flow: Flow, now: number):
   return { started, wakeAt: runs.length === MAX_RELEASE ? now : nextTick(schedule, left.oldest) };
 }
 
+export interface BufferOutlook {
+  waiting: number;
+  oldestAcceptedAt: number | null;
+  /** When the policy next lets waiting requests start (epoch ms; `now` when they are due), or null when it waits on requests, not time. */
+  nextReleaseAt: number | null;
+  /** The same in words, for people. */
+  releases: string;
+}
+
+/** What a flow's buffer holds and when it next releases, as releaseBuffered would decide it (read only). */
+export async function bufferOutlook(db: Db, flow: Flow, now: number): Promise<BufferOutlook> {
+  const waiting = await store.queuedStats(db, flow.id);
+  const outlook = (nextReleaseAt: number | null, releases: string): BufferOutlook => ({ waiting: waiting.n, oldestAcceptedAt: waiting.oldest, nextReleaseAt, releases });
+  if (flow.intake.mode === 'immediate') return outlook(null, 'every request starts at once');
+  if (waiting.n === 0 || waiting.oldest === null) return outlook(null, 'nothing is waiting');
+  const { limit = 1, perMs = 1, size, everyMs } = flow.intake;
+  if (flow.intake.mode === 'rate') {
+    const window = await store.countStartedSince(db, flow.id, now - perMs + 1);
+    if (window.n < limit || window.oldest === null) return outlook(now, 'due now: the rate window has room');
+    return outlook(window.oldest + perMs, `the next start fits the rate window (${limit} per ${perMs} ms) at this time`);
+  }
+  if (flow.intake.mode === 'batch') {
+    if (size !== undefined && waiting.n >= size) return outlook(now, `due now: a batch of ${size} is complete`);
+    const more = size === undefined ? '' : `${size - waiting.n} more request(s) complete a batch of ${size}`;
+    if (everyMs === undefined) return outlook(null, `waiting for requests: ${more}`);
+    const at = waiting.oldest + everyMs;
+    return outlook(at, `${more ? `${more}; else ` : ''}the oldest has waited everyMs (${everyMs} ms) at this time`);
+  }
+  return outlook(nextTick(cronOf(flow), waiting.oldest), `the next tick of "${flow.intake.cron}" (${flow.intake.timezone ?? 'UTC'}) after the oldest was accepted`);
+}
+
 async function startRuns(deps: RuntimeDeps, trx: Db, runs: readonly store.RunRow[], now: number, how: Record<string, unknown>): Promise<string[]> {
   const started: string[] = [];
   for (const run of runs) {

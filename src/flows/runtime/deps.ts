@@ -1,7 +1,7 @@
 import type { Config } from '../../platform/config/index.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db, SqlDialect } from '../../platform/db/index.js';
-import type { EventBus } from '../../platform/events/index.js';
+import type { EventBus, NewEvent } from '../../platform/events/index.js';
 import type { JobQueue } from '../../platform/jobs/index.js';
 import type { Logger } from '../../platform/logging/index.js';
 import type { ModuleDirectory } from './dispatch.js';
@@ -96,5 +96,9 @@ export async function enqueueSteps(deps: RuntimeDeps, trx: Db, runId: string, st
 export type RunTopic = 'flow.run.started' | 'flow.run.succeeded' | 'flow.run.failed' | 'flow.run.cancelled';
 
 export async function publishRun(deps: RuntimeDeps, trx: Db, topic: RunTopic, run: Pick<RunRow, 'id' | 'flow_id' | 'version'>, extra: Record<string, unknown> = {}): Promise<void> {
-  await deps.events.publish(trx, { topic, entityType: 'flow_run', entityId: run.id, payload: { runId: run.id, flowId: run.flow_id, version: run.version, ...extra } });
+  await deps.events.publish(trx, runEvent(topic, run, extra));
+}
+
+export function runEvent(topic: RunTopic, run: Pick<RunRow, 'id' | 'flow_id' | 'version'>, extra: Record<string, unknown> = {}): NewEvent {
+  return { topic, entityType: 'flow_run', entityId: run.id, payload: { runId: run.id, flowId: run.flow_id, version: run.version, ...extra } };
 }

@@ -10,3 +10,4 @@ export { RUN_STATES, ENDED_STATES, type RunState, type StepState, type RunRow, t
 export { STEP_TASK, RELEASE_TASK, PRUNE_TASK, type FlowsSettings } from './deps.js';
 export { RUN_ID_PATTERN } from './ids.js';
 export { connectRemoteModules, type TransportFactories, type TransportFactory, type RemoteModuleSettings } from './remote.js';
+export type { BufferOutlook } from './buffer.js';

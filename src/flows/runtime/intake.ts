@@ -2,10 +2,11 @@ import type { Db } from '../../platform/db/index.js';
 import type { ClaimedJob, TaskRepeat } from '../../platform/jobs/index.js';
 import { REQUEST_ROOT } from '../conditions/compile.js';
 import { admitsNow, intakeLock, releaseBuffered } from './buffer.js';
-import { enqueueSteps, publishRun, RELEASE_TASK, STEP_TASK, stepJobKey, type CommitWake, type RuntimeDeps, type StepJob } from './deps.js';
+import { enqueueSteps, publishRun, RELEASE_TASK, runEvent, STEP_TASK, stepJobKey, type CommitWake, type RuntimeDeps, type StepJob } from './deps.js';
 import { newRunId } from './ids.js';
 import { canonicalJson, sha256, toJson } from './json.js';
 import type { FlowEntry } from './registry.js';
+import * as oneStatement from './one-statement.js';
 import * as store from './store.js';
 import type { RunContext } from './step-try.js';
 
@@ -45,25 +46,37 @@ export function createIntake(deps: RuntimeDeps, startClaimed: (run: store.RunRow
     // its lease lapses and any worker runs it).
     let claimed: ClaimedJob | null = null;
     let startedRun: store.RunRow | undefined;
+    const newRun = (now: number) => ({
+      id: runId,
+      flow_id: flow.id,
+      version,
+      state: 'queued' as store.RunState,
+      request: json.text,
+      request_hash: hash,
+      idempotency_key: idempotencyKey ?? null,
+      replay_of: null,
+      replay_from: null,
+      live_branches: 0,
+      last_seq: 0,
+      context_bytes: json.bytes,
+      created_at: now,
+      started_at: null,
+    });
+    const startedAs = (row: store.NewRun): store.RunRow => ({ ...row, state: 'running', started_at: row.created_at, live_branches: flow.start.length, last_seq: flow.start.length, error: null, finished_at: null });
     try {
+      if (deps.dialect.dataModifyingCtes && flow.intake.mode === 'immediate' && flow.start.length === 1) {
+        // One statement, no transaction: the run, its started event and its first job, claimed.
+        const run = startedAs(newRun(clock.now()));
+        const stepId = flow.start[0]!;
+        const firstJob = deps.jobs.claimedStatement(STEP_TASK, { runId, stepId, seq: 1 } satisfies StepJob, { key: stepJobKey(runId, stepId, 1) });
+        claimed = await oneStatement.startRun(db, run, deps.events.publishStatement(runEvent('flow.run.started', run)), firstJob);
+        deps.afterCommit({ jobs: claimed === null });
+        if (claimed) startClaimed(run, claimed, { [REQUEST_ROOT]: JSON.parse(json.text) as unknown });
+        return { runId, state: 'running', duplicate: false };
+      }
       const state = await inTransaction(async (trx) => {
         const now = clock.now();
-        const row = {
-          id: runId,
-          flow_id: flow.id,
-          version,
-          state: 'queued' as store.RunState,
-          request: json.text,
-          request_hash: hash,
-          idempotency_key: idempotencyKey ?? null,
-          replay_of: null,
-          replay_from: null,
-          live_branches: 0,
-          last_seq: 0,
-          context_bytes: json.bytes,
-          created_at: now,
-          started_at: null,
-        };
+        const row = newRun(now);
         if (flow.intake.mode !== 'immediate') {
           await deps.dialect.lockForTransaction(trx, intakeLock(flow));
           if (!(await admitsNow(trx, flow, now))) {
@@ -75,7 +88,7 @@ export function createIntake(deps: RuntimeDeps, startClaimed: (run: store.RunRow
             return started.includes(runId) ? 'running' : 'queued';
           }
         }
-        startedRun = { ...row, state: 'running', started_at: now, live_branches: flow.start.length, last_seq: flow.start.length, error: null, finished_at: null };
+        startedRun = startedAs(row);
         await store.insertRun(trx, startedRun);
         const [first, ...rest] = flow.start;
         claimed = await deps.jobs.enqueueClaimed(trx, STEP_TASK, { runId, stepId: first!, seq: 1 } satisfies StepJob, { key: stepJobKey(runId, first!, 1) });

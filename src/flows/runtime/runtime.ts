@@ -6,10 +6,12 @@ import type { Logger } from '../../platform/logging/index.js';
 import { BUILTIN_LOCAL_MODULES } from '../modules/index.js';
 import { createRunCancels, PRUNE_TASK, RELEASE_TASK, STEP_TASK, type CommitWake, type EndedRun, type FlowsSettings, type RuntimeDeps } from './deps.js';
 import { createModuleDirectory, type ModuleDirectory } from './dispatch.js';
+import { bufferOutlook, type BufferOutlook } from './buffer.js';
 import { createIntake, type Intake } from './intake.js';
 import type { LocalModule } from './module.js';
 import { connectRemoteModules, type TransportFactories } from './remote.js';
 import { createFlowRegistry, readFlowDirectory, type FlowRegistry } from './registry.js';
+import type { Flow } from '../definition/flow.js';
 import * as store from './store.js';
 import { createSupervisor, type Supervisor } from './supervisor.js';
 
@@ -40,7 +42,8 @@ export interface FlowRuntime {
     list(filter: store.RunFilter): Promise<store.RunRow[]>;
     steps(runId: string, afterId: number, limit: number): Promise<store.StepRow[]>;
     /** The flow's intake buffer: queued runs and when the oldest was accepted. */
-    buffered(flowId: string): Promise<{ n: number; oldest: number | null }>;
+    /** What the flow's intake buffer holds and when it next releases. */
+    buffered(flow: Flow): Promise<BufferOutlook>;
   };
   /** Deletes runs (and their steps) that ended more than flows.retentionDays ago; the daily prune task calls it. */
   prune(): Promise<number>;
@@ -148,7 +151,7 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
     read: (id) => store.readRun(db, id),
     list: (filter) => store.listRuns(db, filter),
     steps: (runId, afterId, limit) => store.listSteps(db, runId, afterId, limit),
-    buffered: (flowId) => store.queuedStats(db, flowId),
+    buffered: (flow) => bufferOutlook(db, flow, o.clock.now()),
   };
   return { registry, modules, intake, supervisor, deps, runs, prune, waitForEnd, close: () => modules.close() };
 }

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import type { Db } from '../../platform/db/index.js';
+import { sql, type RawBuilder } from 'kysely';
+import { insertIf, type Db } from '../../platform/db/index.js';
 
 /**
  * All SQL on flow_versions, flow_runs and flow_steps. Times are Clock ms passed in, never SQL time functions.
@@ -87,8 +87,15 @@ export async function readVersionDefinition(db: Db, flowId: string, version: num
 
 // --- runs
 
-export async function insertRun(db: Db, run: Omit<RunRow, 'error' | 'finished_at'>): Promise<void> {
-  await sql`insert into flow_runs (${RUN_COLUMN_LIST}) values ${valuesOf(run, RUN_COLUMNS)}`.execute(db);
+export type NewRun = Omit<RunRow, 'error' | 'finished_at'>;
+
+export async function insertRun(db: Db, run: NewRun): Promise<void> {
+  await runInsert(run).execute(db);
+}
+
+/** insertRun's statement, to embed in a larger one (a PostgreSQL WITH clause). */
+export function runInsert(run: NewRun): RawBuilder<unknown> {
+  return sql`insert into flow_runs (${RUN_COLUMN_LIST}) values ${valuesOf(run, RUN_COLUMNS)}`;
 }
 
 export async function readRun(db: Db, id: string): Promise<RunRow | undefined> {
@@ -122,18 +129,43 @@ export async function listRuns(db: Db, f: RunFilter): Promise<RunRow[]> {
  * numbers and counts context bytes — only while it is running. Returns undefined when the run has ended
  * (cancelled, failed by another branch). On PostgreSQL the row lock orders concurrent branches.
  */
-export async function advanceRun(
-  db: Db,
+export async function advanceRun(db: Db, id: string, change: RunAdvance): Promise<Advanced | undefined> {
+  const { rows } = await runAdvance(id, change).execute(db);
+  return rows[0] ? advanced(rows[0]) : undefined;
+}
+
+export interface RunAdvance {
+  branches: number;
+  newActivations: number;
+  contextBytes: number;
+}
+export interface Advanced {
+  liveBranches: number;
+  lastSeq: number;
+  contextBytes: number;
+}
+export const advanced = (row: { live_branches: unknown; last_seq: unknown; context_bytes: unknown }): Advanced => ({
+  liveBranches: Number(row.live_branches),
+  lastSeq: Number(row.last_seq),
+  contextBytes: Number(row.context_bytes),
+});
+
+/**
+ * advanceRun's statement. With `succeededAt`, the same write also ends the run as succeeded (its last
+ * branch ended); with `onlyIf`, it happens only where that condition holds too.
+ */
+export function runAdvance(
   id: string,
-  change: { branches: number; newActivations: number; contextBytes: number },
-): Promise<{ liveBranches: number; lastSeq: number; contextBytes: number } | undefined> {
-  const { rows } = await sql<{ live_branches: number; last_seq: number; context_bytes: number }>`
+  change: RunAdvance,
+  succeededAt?: number,
+  onlyIf?: RawBuilder<unknown>,
+): RawBuilder<{ live_branches: number; last_seq: number; context_bytes: number }> {
+  const ends = succeededAt === undefined ? sql`` : sql`, state = 'succeeded', finished_at = ${succeededAt}`;
+  return sql`
     update flow_runs
-       set live_branches = live_branches + ${change.branches}, last_seq = last_seq + ${change.newActivations}, context_bytes = context_bytes + ${change.contextBytes}
-     where id = ${id} and state = 'running'
-     returning live_branches, last_seq, context_bytes`.execute(db);
-  const row = rows[0];
-  return row ? { liveBranches: Number(row.live_branches), lastSeq: Number(row.last_seq), contextBytes: Number(row.context_bytes) } : undefined;
+       set live_branches = live_branches + ${change.branches}, last_seq = last_seq + ${change.newActivations}, context_bytes = context_bytes + ${change.contextBytes}${ends}
+     where id = ${id} and state = 'running'${onlyIf ? sql` and ${onlyIf}` : sql``}
+     returning live_branches, last_seq, context_bytes`;
 }
 
 /** Ends a run that is still in one of `from`; false when it had ended already. */
@@ -198,7 +230,13 @@ export async function insertStep(db: Db, step: NewStep): Promise<void> {
 }
 
 export async function insertSteps(db: Db, steps: NewStep[]): Promise<void> {
-  await sql`insert into flow_steps (${STEP_COLUMN_LIST}) values ${sql.join(steps.map((s) => valuesOf(s, STEP_COLUMNS)))}`.execute(db);
+  await stepsInsert(steps).execute(db);
+}
+
+/** insertSteps's statement, to embed in a larger one; with `onlyIf` (PostgreSQL only) only where that condition holds. */
+export function stepsInsert(steps: NewStep[], onlyIf?: RawBuilder<unknown>): RawBuilder<unknown> {
+  if (onlyIf) return insertIf('flow_steps', STEP_COLUMNS, steps, onlyIf);
+  return sql`insert into flow_steps (${STEP_COLUMN_LIST}) values ${sql.join(steps.map((s) => valuesOf(s, STEP_COLUMNS)))}`;
 }
 
 /** The latest attempt of one activation, if any was recorded. */

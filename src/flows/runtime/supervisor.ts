@@ -3,12 +3,13 @@ import type { ClaimedJob, JobInfo, TaskCompleted, TaskRepeat } from '../../platf
 import { evaluateRoute } from '../conditions/evaluate.js';
 import { REQUEST_ROOT } from '../conditions/compile.js';
 import type { Flow, FlowStep } from '../definition/flow.js';
-import { enqueueSteps, publishRun, STEP_TASK, stepJobKey, type CommitWake, type RuntimeDeps, type StepJob } from './deps.js';
+import { enqueueSteps, publishRun, runEvent, STEP_TASK, stepJobKey, type CommitWake, type RuntimeDeps, type StepJob } from './deps.js';
 import { cappedJson, parseJson, toJson } from './json.js';
 import { isDeferral } from './local.js';
 import type { StepError } from './module.js';
 import { FatalRunError } from './registry.js';
 import { plainSuccess, tryStep, type RunContext, type Tried } from './step-try.js';
+import * as oneStatement from './one-statement.js';
 import * as store from './store.js';
 import { createWarmStore } from './warm.js';
 
@@ -177,7 +178,47 @@ export function createSupervisor(deps: RuntimeDeps) {
     let handOnSeq = 0;
     let singleBranch = false;
     let queued = false;
-    const committed = await transaction(async (trx) => {
+    const wake = () => ({ jobs: queued, events: ended !== undefined });
+    const limit = deps.settings.contextBytes;
+    // A single branch going on to at most one step: all its writes in one statement where the database allows.
+    const oneStatementFits =
+      deps.dialect.dataModifyingCtes && typeof record !== 'function' && !done.route && run.live_branches === 1 && next.length <= 1 && run.context_bytes + bytes <= limit;
+    const inOneStatement = async (): Promise<true | undefined> => {
+      const [nextStep] = next;
+      const seq = run.last_seq + chained.length + next.length; // the next step's, when there is one
+      const now = clock.now();
+      const r = await oneStatement.commitStep(db, {
+        run,
+        records: [record as store.NewStep, ...chained],
+        completion: (onlyIf) => job.completionStatement(onlyIf),
+        change: { branches: next.length - 1, newActivations: chained.length + next.length, contextBytes: bytes },
+        next: nextStep === undefined ? undefined : (onlyIf) => job.nextStatement(STEP_TASK, { runId: run.id, stepId: nextStep, seq } satisfies StepJob, { key: stepJobKey(run.id, nextStep, seq) }, onlyIf),
+        succeeded: nextStep === undefined ? { at: now, event: (onlyIf) => deps.events.publishStatement(runEvent('flow.run.succeeded', run, { state: 'succeeded' }), onlyIf) } : undefined,
+      });
+      if (!r.completed) return undefined; // nothing written: the usual way tells a lapsed lease from the rest
+      const a = r.advanced;
+      if (a) {
+        Object.assign(moved, { live_branches: a.liveBranches, last_seq: a.lastSeq, context_bytes: a.contextBytes });
+        if (nextStep === undefined) {
+          endedAt = now;
+          ended = 'succeeded';
+        } else {
+          handOn = r.next ?? undefined;
+          handOnSeq = seq;
+          singleBranch = true;
+          queued = r.next === null;
+        }
+      }
+      afterCommit(wake());
+      return true;
+    };
+    const committedInOne = oneStatementFits
+      ? await inOneStatement().catch((err) => {
+          if (deps.dialect.isUniqueViolation(err)) return false; // a twin recorded this activation
+          throw err;
+        })
+      : undefined;
+    const committed = committedInOne ?? await transaction(async (trx) => {
       if (typeof record === 'function') await record(trx);
       const inserts = typeof record === 'function' ? chained : [record, ...chained];
       if (inserts.length > 0) await store.insertSteps(trx, inserts);
@@ -188,7 +229,7 @@ export function createSupervisor(deps: RuntimeDeps) {
       // The stretch numbered its steps from the run as read; had anyone else taken a number, they would clash.
       if (chained.length > 0 && advanced.lastSeq !== run.last_seq + chained.length + next.length) throw new Abandon();
       if (advanced.contextBytes > deps.settings.contextBytes) {
-        const error = { step: step.id, code: 'CONTEXT_TOO_LARGE', message: `the run context reached ${advanced.contextBytes} bytes; flows.contextBytes allows ${deps.settings.contextBytes}` };
+        const error = { step: chained.at(-1)?.step_id ?? step.id, code: 'CONTEXT_TOO_LARGE', message: `the run context reached ${advanced.contextBytes} bytes; flows.contextBytes allows ${deps.settings.contextBytes}` };
         await store.endRun(trx, run.id, ['running'], 'failed', clock.now(), error);
         await publishRun(deps, trx, 'flow.run.failed', run, { state: 'failed', error });
         ended = 'failed';
@@ -211,7 +252,7 @@ export function createSupervisor(deps: RuntimeDeps) {
         await publishRun(deps, trx, 'flow.run.succeeded', run, { state: 'succeeded' });
         ended = 'succeeded';
       }
-    }, () => ({ jobs: queued, events: ended !== undefined }));
+    }, wake);
     if (committed && ended) {
       log.debug({ runId: run.id, flow: flow.id, state: ended }, 'flow run ended');
       // The only live branch holds every output there is: its context is the run's final one.
@@ -233,7 +274,7 @@ export function createSupervisor(deps: RuntimeDeps) {
    * flows.stepCommit's bounds: each step that simply succeeds joins the stretch (recorded with the
    * commit); the first that does not is tried once and handed on with its outcome (`stoppedAt`).
    */
-  async function runStretch(flow: Flow, run: store.RunRow, step: FlowStep, done: { output: unknown; context: RunContext }): Promise<Stretch | undefined> {
+  async function runStretch(flow: Flow, run: store.RunRow, step: FlowStep, done: { output: unknown; bytes: number; context: RunContext }): Promise<Stretch | undefined> {
     const { maxSteps, maxMs } = deps.settings.stepCommit;
     if (run.live_branches !== 1 || maxSteps <= 1) return undefined;
     let context: RunContext = { ...done.context, [step.id]: jsonCopy(done.output) };
@@ -241,7 +282,9 @@ export function createSupervisor(deps: RuntimeDeps) {
     const records: store.NewStep[] = [];
     let bytes = 0;
     const began = Date.now();
-    while (next.length === 1 && records.length + 1 < maxSteps && Date.now() - began < maxMs && !deps.cancels.isCancelled(run.id)) {
+    // A context past its limit fails the run at this commit: no step after the one that crossed it runs.
+    const withinContextLimit = () => run.context_bytes + done.bytes + bytes <= deps.settings.contextBytes;
+    while (next.length === 1 && records.length + 1 < maxSteps && Date.now() - began < maxMs && withinContextLimit() && !deps.cancels.isCancelled(run.id)) {
       const nextStep = flow.steps.get(next[0]!);
       // A missing step or module is for its own activation to report (FatalRunError), after this commit.
       if (!nextStep || !deps.modules.transportFor(nextStep.subsystem)) break;
@@ -277,10 +320,13 @@ export function createSupervisor(deps: RuntimeDeps) {
       if (err instanceof Abandon || deps.dialect.isUniqueViolation(err)) return false;
       throw err;
     }
-    // A step handed on to this worker queued nothing: waking the job loop would only poll for nothing.
-    const what = wake?.() ?? {};
-    if (what.jobs !== false || what.events !== false) deps.afterCommit(what);
+    afterCommit(wake?.() ?? {});
     return true;
+  }
+
+  function afterCommit(what: CommitWake): void {
+    // A step handed on to this worker queued nothing: waking the job loop would only poll for nothing.
+    if (what.jobs !== false || what.events !== false) deps.afterCommit(what);
   }
 
   async function markDead(runId: string, err: unknown): Promise<void> {

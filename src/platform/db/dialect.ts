@@ -14,6 +14,11 @@ export interface SqlDialect {
   addIdColumn<T extends string>(table: CreateTableBuilder<T, never>, column?: string): CreateTableBuilder<T, never>;
   /** Whether row locks with SKIP LOCKED exist (job claiming across processes). */
   readonly skipLocked: boolean;
+  /**
+   * Whether INSERT/UPDATE/DELETE may sit in a WITH clause (PostgreSQL): several writes then travel as
+   * one statement, one round trip instead of one per write.
+   */
+  readonly dataModifyingCtes: boolean;
   isUniqueViolation(error: unknown): boolean;
   isForeignKeyViolation(error: unknown): boolean;
   /** Case-insensitive substring match that also folds Cyrillic (SQLite's LIKE folds ASCII only). */
@@ -53,6 +58,7 @@ const sqlite: SqlDialect = {
   addIdColumn: (table, column = 'id') =>
     table.addColumn(column, 'integer', (c: ColumnDefinitionBuilder) => c.primaryKey().autoIncrement()),
   skipLocked: false,
+  dataModifyingCtes: false,
   isUniqueViolation: (e) => codeOf(e) === 'SQLITE_CONSTRAINT_UNIQUE' || codeOf(e) === 'SQLITE_CONSTRAINT_PRIMARYKEY',
   // ON DELETE RESTRICT reports through SQLite's trigger machinery, hence the second code.
   isForeignKeyViolation: (e) =>
@@ -74,6 +80,7 @@ const postgres: SqlDialect = {
   addIdColumn: (table, column = 'id') =>
     table.addColumn(column, 'bigint', (c: ColumnDefinitionBuilder) => c.primaryKey().generatedByDefaultAsIdentity()),
   skipLocked: true,
+  dataModifyingCtes: true,
   isUniqueViolation: (e) => codeOf(e) === '23505',
   isForeignKeyViolation: (e) => codeOf(e) === '23503',
   containsIgnoreCase: (column, term) => sql<SqlBool>`lower(${column}) like ${likePattern(term)} escape '\\'`,

@@ -3,3 +3,4 @@ export type { RawReader, Row as RawRow } from './reader.js';
 export { dialectFor, type SqlDialect, type DialectName } from './dialect.js';
 export { migrateToLatest, type ModuleMigration, type MigrationOutcome } from './migrate.js';
 export { createGroupCommit, type GroupCommit } from './group-commit.js';
+export { insertIf } from './insert-if.js';

@@ -1,3 +1,4 @@
+import type { RawBuilder } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Db, SqlDialect } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
@@ -86,6 +87,10 @@ class OutboxEventBus implements ManagedEventBus {
 
   publish(trx: Db, event: NewEvent): Promise<void> {
     return store.insertEvent(trx, event, this.deps.clock.now());
+  }
+
+  publishStatement(event: NewEvent, onlyIf?: RawBuilder<unknown>) {
+    return store.eventInsert(event, this.deps.clock.now(), onlyIf);
   }
 
   subscribe(name: string, handler: EventHandler, options: SubscribeOptions = {}): void {

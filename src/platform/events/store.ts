@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import type { Db } from '../db/index.js';
+import { sql, type RawBuilder } from 'kysely';
+import { insertIf, type Db } from '../db/index.js';
 import { topicCondition, type TopicFilter } from './topics.js';
 import type { DomainEvent, NewEvent } from './types.js';
 
@@ -13,11 +13,21 @@ export interface ConsumerRow {
 }
 
 export async function insertEvent(trx: Db, event: NewEvent, now: number): Promise<void> {
+  await eventInsert(event, now).execute(trx);
+}
+
+/**
+ * The insert of one event, to run or to embed in a larger statement (a PostgreSQL WITH clause); with
+ * `onlyIf`, PostgreSQL only, it happens only where that condition holds.
+ */
+export function eventInsert(event: NewEvent, now: number, onlyIf?: RawBuilder<unknown>): RawBuilder<unknown> {
   if (!event.topic || !event.entityType) throw new Error('an event needs a topic and an entityType');
+  const row = { topic: event.topic, entity_type: event.entityType, entity_id: String(event.entityId), payload: JSON.stringify(event.payload ?? null), created_at: now };
+  if (onlyIf) return insertIf('events', Object.keys(row), [row], onlyIf);
   // Written out: every run and entity change makes events, and building the insert cost more than it.
-  await sql`
+  return sql`
     insert into events (topic, entity_type, entity_id, payload, created_at)
-    values (${event.topic}, ${event.entityType}, ${String(event.entityId)}, ${JSON.stringify(event.payload ?? null)}, ${now})`.execute(trx);
+    values (${row.topic}, ${row.entity_type}, ${row.entity_id}, ${row.payload}, ${now})`;
 }
 
 export async function readEvents(

@@ -1,3 +1,4 @@
+import type { RawBuilder } from 'kysely';
 import type { Db } from '../db/index.js';
 
 /** A fact about the customer base, written in the same transaction as the change (outbox). */
@@ -40,6 +41,11 @@ export interface EventBus {
    * Call poke() after the commit to have it delivered without waiting for the next poll.
    */
   publish(trx: Db, event: NewEvent): Promise<void>;
+  /**
+   * The statement publish() runs, to embed in a larger one (a PostgreSQL WITH clause) that commits it;
+   * with `onlyIf` (PostgreSQL only) the event is written only where that condition holds.
+   */
+  publishStatement(event: NewEvent, onlyIf?: RawBuilder<unknown>): RawBuilder<unknown>;
   /**
    * At-least-once, in event order (so in order per entity). The name is the durable checkpoint,
    * created by the next start() (or drain()). A handler that throws is retried with backoff and

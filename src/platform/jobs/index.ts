@@ -2,4 +2,4 @@ export { createJobQueue, type JobQueueDeps, type JobQueueOptions, type ManagedJo
 export { jobsMigration } from './migration.js';
 export { retryDelayMs } from './backoff.js';
 export type { JobState } from './store.js';
-export type { ClaimedJob, EnqueueOptions, JobInfo, JobQueue, TaskCompleted, TaskHandler, TaskOptions, TaskRepeat } from './types.js';
+export type { ClaimedJob, EnqueueOptions, JobInfo, JobInsertStatement, JobQueue, TaskCompleted, TaskHandler, TaskOptions, TaskRepeat } from './types.js';

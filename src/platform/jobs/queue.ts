@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
+import type { RawBuilder } from 'kysely';
 import { randomBytes } from 'node:crypto';
 import type { Db, SqlDialect } from '../db/index.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logging/index.js';
-import type { ClaimedJob, EnqueueOptions, JobInfo, JobQueue, TaskCompleted, TaskHandler, TaskOptions, TaskRepeat } from './types.js';
+import type { ClaimedJob, EnqueueOptions, JobInfo, JobInsertStatement, JobQueue, TaskCompleted, TaskHandler, TaskOptions, TaskRepeat } from './types.js';
 import { retryDelayMs } from './backoff.js';
 import { createSchedule, fireIfDue, type Schedule } from './cron.js';
 import {
@@ -14,7 +15,10 @@ import {
   extendLeases,
   findLiveJobId,
   hastenJob,
+  claimedJobInsert,
   insertClaimedJob,
+  jobCompletion,
+  jobRow,
   unclaimJob,
   insertJob,
   repeatJob,
@@ -176,17 +180,28 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
 
   // Jobs enqueued claimed for a caller to start after its commit (enqueueClaimed → runClaimed).
   const claimedForCaller = new Map<number, JobRow>();
-  async function enqueueClaimed(trx: Db, task: string, payload: unknown, opts: EnqueueOptions = {}): Promise<ClaimedJob | null> {
-    if (!running) {
-      await enqueue(trx, task, payload, opts);
-      return null;
-    }
-    const row = await insertClaimed(trx, task, payload, opts);
+  function keepForCaller(row: JobRow | null): ClaimedJob | null {
     if (!row) return null;
     // A caller whose transaction rolled back never starts its job: keep the map bounded all the same.
     if (claimedForCaller.size >= MAX_CLAIMED_FOR_CALLERS) claimedForCaller.delete(claimedForCaller.keys().next().value!);
     claimedForCaller.set(row.id, row);
     return { claimedJobId: row.id };
+  }
+  async function enqueueClaimed(trx: Db, task: string, payload: unknown, opts: EnqueueOptions = {}): Promise<ClaimedJob | null> {
+    if (!running) {
+      await enqueue(trx, task, payload, opts);
+      return null;
+    }
+    return keepForCaller(await insertClaimed(trx, task, payload, opts));
+  }
+
+  /** An insert of a job claimed by this worker (or queued, when `claim` is false) to embed in a caller's statement. */
+  function claimedInsertStatement(task: string, payload: unknown, opts: EnqueueOptions, claim: boolean, adopt: (row: JobRow) => ClaimedJob | null, onlyIf?: RawBuilder<unknown>): JobInsertStatement {
+    const now = clock.now();
+    return {
+      sql: claimedJobInsert(newJob(task, payload, opts, now), claim ? workerId : null, now + options.leaseMs, onlyIf),
+      adopt: (row) => (row && claim ? adopt(jobRow(row as JobRow)) : null),
+    };
   }
 
   // Claimed jobs a caller started while every slot was busy: they take the next free slot, before any
@@ -231,6 +246,10 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
     const meta = { jobId: job.id, task: job.task, attempt: job.attempts, maxAttempts: job.max_attempts };
     const def = tasks.get(job.task);
     const handedOn = new Map<number, JobRow>();
+    const handOn = (row: JobRow): ClaimedJob => {
+      handedOn.set(row.id, row);
+      return { claimedJobId: row.id };
+    };
     try {
       if (!def) {
         await buryJob(db, claim, `unknown task "${job.task}": no handler is defined for it in worker ${workerId}`, clock.now());
@@ -247,10 +266,10 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
         completeIn: (trx) => completeJob(trx, claim),
         async enqueueNext(trx, task, payload, opts = {}) {
           const row = await insertClaimed(trx, task, payload, opts);
-          if (!row) return null;
-          handedOn.set(row.id, row);
-          return { claimedJobId: row.id } satisfies ClaimedJob;
+          return row ? handOn(row) : null;
         },
+        completionStatement: (onlyIf) => jobCompletion(claim, true, onlyIf),
+        nextStatement: (task, payload, opts = {}, onlyIf) => claimedInsertStatement(task, payload, opts, true, handOn, onlyIf),
       };
       const started = Date.now();
       log.debug(meta, 'job started');
@@ -339,6 +358,7 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
     },
     enqueue,
     enqueueClaimed,
+    claimedStatement: (task, payload, opts = {}) => claimedInsertStatement(task, payload, opts, running, keepForCaller),
     runClaimed,
     hasten: hastenJob,
     schedule(name, cron, task, payload) {

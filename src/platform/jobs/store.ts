@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import type { Db, SqlDialect } from '../db/index.js';
+import { sql, type RawBuilder } from 'kysely';
+import { insertIf, type Db, type SqlDialect } from '../db/index.js';
 
 /**
  * All SQL on the `jobs` table. Times are parameters from the Clock, never dialect time functions. The
@@ -33,25 +33,25 @@ export interface NewJob {
   now: number;
 }
 
-const JOB_COLUMNS = sql.raw('task, payload, job_key, state, priority, run_at, attempts, max_attempts, locked_by, locked_until, created_at, updated_at');
-
-/** The values of a new job: queued, or already claimed by a worker (running, leased, first attempt). */
-function newJobValues(job: NewJob, claimedBy?: { workerId: string; lockedUntil: number }) {
-  return sql.join([
-    job.task,
-    job.payload,
-    job.key,
-    claimedBy ? 'running' : 'queued',
-    job.priority,
-    job.runAt,
-    claimedBy ? 1 : 0,
-    job.maxAttempts,
-    claimedBy?.workerId ?? null,
-    claimedBy?.lockedUntil ?? null,
-    job.now,
-    job.now,
-  ]);
+/** A new job's row: queued, or already claimed by a worker (running, leased, first attempt). */
+function newJobRow(job: NewJob, claimedBy?: { workerId: string; lockedUntil: number }) {
+  return {
+    task: job.task,
+    payload: job.payload,
+    job_key: job.key,
+    state: claimedBy ? 'running' : 'queued',
+    priority: job.priority,
+    run_at: job.runAt,
+    attempts: claimedBy ? 1 : 0,
+    max_attempts: job.maxAttempts,
+    locked_by: claimedBy?.workerId ?? null,
+    locked_until: claimedBy?.lockedUntil ?? null,
+    created_at: job.now,
+    updated_at: job.now,
+  };
 }
+const JOB_COLUMNS = sql.raw(Object.keys(newJobRow({ task: '', payload: '', key: null, runAt: 0, priority: 0, maxAttempts: 0, now: 0 })).join(', '));
+const newJobValues = (job: NewJob, claimedBy?: { workerId: string; lockedUntil: number }) => sql.join(Object.values(newJobRow(job, claimedBy)));
 
 /** Inserts unless a live job holds the same key; returns the new id, or null when it was a duplicate. */
 export async function insertJob(db: Db, job: NewJob): Promise<number | null> {
@@ -72,9 +72,26 @@ export async function hastenJob(db: Db, key: string, runAt: number): Promise<boo
  * worker claims it as usual.
  */
 export async function insertClaimedJob(db: Db, job: NewJob, workerId: string, lockedUntil: number): Promise<JobRow | null> {
-  const { rows } = await sql<JobRow>`
-    insert into jobs (${JOB_COLUMNS}) values (${newJobValues(job, { workerId, lockedUntil })}) on conflict do nothing returning *`.execute(db);
-  return rows[0] ? ({ ...rows[0], id: Number(rows[0].id) } as JobRow) : null;
+  const { rows } = await claimedJobInsert(job, workerId, lockedUntil).execute(db);
+  return rows[0] ? jobRow(rows[0]) : null;
+}
+
+/**
+ * insertClaimedJob's statement (`returning *`), or the plain enqueue's when no worker claims it; with
+ * `onlyIf` (PostgreSQL only, inside a WITH clause) the job is inserted only where that condition holds.
+ */
+export function claimedJobInsert(job: NewJob, workerId: string | null, lockedUntil: number, onlyIf?: RawBuilder<unknown>): RawBuilder<JobRow> {
+  const claimedBy = workerId === null ? undefined : { workerId, lockedUntil };
+  if (onlyIf) {
+    const values = newJobRow(job, claimedBy);
+    return sql<JobRow>`${insertIf('jobs', Object.keys(values), [values], onlyIf)} on conflict do nothing returning *`;
+  }
+  return sql<JobRow>`insert into jobs (${JOB_COLUMNS}) values (${newJobValues(job, claimedBy)}) on conflict do nothing returning *`;
+}
+
+/** A returned job row with a numeric id, however it came back (a driver's row, or a row_to_json object). */
+export function jobRow(row: JobRow): JobRow {
+  return { ...row, id: Number(row.id) };
 }
 
 /** Gives a claimed job back to the queue untouched (a worker that stops before starting it). */
@@ -147,9 +164,17 @@ function owned(db: Db, claim: Claim) {
 
 /** Success: the row goes away, freeing its key. False when someone else owns the job by now. */
 export async function completeJob(db: Db, claim: Claim): Promise<boolean> {
-  const r = await sql`
-    delete from jobs where id = ${claim.id} and state = 'running' and locked_by = ${claim.workerId} and attempts = ${claim.attempt}`.execute(db);
+  const r = await jobCompletion(claim).execute(db);
   return Number(r.numAffectedRows) === 1;
+}
+
+/**
+ * completeJob's statement; `returning id` when embedded in a larger one, to tell whether it still owned
+ * the job; with `onlyIf` (inside a PostgreSQL WITH clause) it completes only where that condition holds.
+ */
+export function jobCompletion(claim: Claim, returning = false, onlyIf?: RawBuilder<unknown>): RawBuilder<{ id: number }> {
+  return sql`
+    delete from jobs where id = ${claim.id} and state = 'running' and locked_by = ${claim.workerId} and attempts = ${claim.attempt}${onlyIf ? sql` and ${onlyIf}` : sql``}${returning ? sql` returning id` : sql``}`;
 }
 
 /** A periodic job's run is done: queue it again under the same key, with a fresh attempt count. */

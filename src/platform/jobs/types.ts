@@ -1,3 +1,4 @@
+import type { RawBuilder } from 'kysely';
 import type { Db } from '../db/index.js';
 
 export interface JobInfo {
@@ -20,6 +21,24 @@ export interface JobInfo {
    * the key (that job runs the usual way). If this process dies, the lease lapses and any worker runs it.
    */
   enqueueNext(trx: Db, task: string, payload: unknown, options?: EnqueueOptions): Promise<ClaimedJob | null>;
+  /**
+   * completeIn's statement, to embed in a larger one: it returns a row when the job was still this
+   * worker's. With `onlyIf` (PostgreSQL only) it completes the job only where that condition holds.
+   */
+  completionStatement(onlyIf?: RawBuilder<unknown>): RawBuilder<unknown>;
+  /** enqueueNext's insert, to embed in a larger statement; with `onlyIf` (PostgreSQL only) only where that holds. */
+  nextStatement(task: string, payload: unknown, options?: EnqueueOptions, onlyIf?: RawBuilder<unknown>): JobInsertStatement;
+}
+
+/**
+ * A job insert to embed in the caller's own statement (a PostgreSQL WITH clause): several writes in one
+ * round trip. The caller runs it inside its transaction and hands back the row it returned.
+ */
+export interface JobInsertStatement {
+  /** The insert, `returning *`; no row when a live job holds the key. */
+  readonly sql: RawBuilder<unknown>;
+  /** The row the insert returned (undefined if none): the claimed job, as enqueueClaimed/enqueueNext give it. */
+  adopt(row: unknown): ClaimedJob | null;
 }
 
 /** A job enqueued already claimed (enqueueNext, enqueueClaimed): opaque, run by the queue when handed back. */
@@ -68,6 +87,8 @@ export interface JobQueue {
    * runs no workers (the job is then enqueued the usual way) or a live job holds the key.
    */
   enqueueClaimed(trx: Db, task: string, payload: unknown, options?: EnqueueOptions): Promise<ClaimedJob | null>;
+  /** enqueueClaimed's insert, to embed in a larger statement (when this process runs no workers: a plain enqueue, adopted as null). */
+  claimedStatement(task: string, payload: unknown, options?: EnqueueOptions): JobInsertStatement;
   /**
    * Starts a job from enqueueClaimed in a free slot, or in the next one to free up (before any job claimed
    * from the queue; its lease is renewed while it waits). If this process dies first, its lease lapses and any worker runs it.

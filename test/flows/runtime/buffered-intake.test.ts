@@ -45,6 +45,8 @@ for (const kind of TEST_DATABASES) {
         const buffer = (await f.call('GET', '/flows/batched')).json().buffer;
         assert.equal(buffer.waiting, 2, 'GET /flows/:id shows what waits');
         assert.equal(buffer.oldestAcceptedAt, (await getRun(f, first[0]!.runId)).createdAt);
+        assert.equal(buffer.nextReleaseAt, buffer.oldestAcceptedAt + 60_000, 'released when the oldest has waited everyMs');
+        assert.match(buffer.releases, /1 more request\(s\) complete a batch of 3; else the oldest has waited everyMs/);
 
         const third = await accept(f, 'batched', 3);
         assert.equal(third.state, 'running', 'the third request completes the batch: it starts in its own request');
@@ -98,6 +100,10 @@ for (const kind of TEST_DATABASES) {
         assert.deepEqual(early.map((r) => r.state), ['queued', 'queued']);
         await releaseTaskHadItsTurn();
         assert.deepEqual(await states(f, early.map((r) => r.runId)), ['queued', 'queued'], 'nothing starts before 11:00');
+        const buffer = (await f.call('GET', '/flows/hourly')).json().buffer;
+        assert.equal(buffer.waiting, 2);
+        assert.equal(buffer.nextReleaseAt, Date.parse('2026-11-22T11:00:00Z'), 'GET /flows/:id says when the next tick releases them');
+        assert.match(buffer.releases, /next tick of "0 \* \* \* \*" \(UTC\)/);
 
         clock.offset += 30 * 60_000; // past 11:00
         await eventually('the 11:00 tick started both', async () => (await states(f, early.map((r) => r.runId))).every((s) => s === 'succeeded'));
@@ -109,6 +115,8 @@ for (const kind of TEST_DATABASES) {
         assert.equal((await getRun(f, later.runId)).state, 'queued', 'accepted after 11:00, it waits for 12:00');
         clock.offset += 60 * 60_000;
         await eventually('the 12:00 tick started it', async () => (await getRun(f, later.runId)).state === 'succeeded');
+        const empty = (await f.call('GET', '/flows/hourly')).json().buffer;
+        assert.deepEqual([empty.waiting, empty.nextReleaseAt, empty.releases], [0, null, 'nothing is waiting']);
         assert.deepEqual(await releasedHow(f, later.runId), { intake: 'cron', tick: '2026-11-22T12:00:00.000Z' });
       } finally {
         await f.close();

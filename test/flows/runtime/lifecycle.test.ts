@@ -81,6 +81,10 @@ for (const kind of TEST_DATABASES) {
         const queued = (await f.call('GET', '/runs?flow=rated&state=queued')).json().runs.map((r: any) => r.runId);
         assert.deepEqual(queued.sort(), ids.slice(2).sort(), 'the excess is kept, not dropped');
         assert.equal((await getRun(f, ids[2]!)).startedAt, null);
+        const buffer = (await f.call('GET', '/flows/rated')).json().buffer;
+        const firstStart = Math.min(...(await Promise.all(ids.slice(0, 2).map(async (id) => (await getRun(f, id)).startedAt as number))));
+        assert.equal(buffer.waiting, 3);
+        assert.equal(buffer.nextReleaseAt, firstStart + 60_000, 'the next start fits when the first start leaves the window');
 
         offset += 61_000; // the window has passed: two more may start, the fifth waits for the next window
         await eventually('two more ran', async () => (await Promise.all(ids.slice(2, 4).map((id) => getRun(f, id)))).every((r) => r.state === 'succeeded'));

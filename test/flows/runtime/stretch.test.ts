@@ -157,5 +157,29 @@ for (const kind of TEST_DATABASES) {
         await f.close();
       }
     });
+
+    it('size limits inside a stretch: an oversized output fails its step, a context past flows.contextBytes fails the run at the step that crossed it', async () => {
+      const files = { 'big.yaml': line('big', 4, 'pad'), 'huge.yaml': line('huge', 3, 'set', { 2: 'huge' }) };
+      // 600 bytes per output: the request and one output fit in 1 KiB, two outputs do not.
+      const pad: LocalModule = { name: 'pad', run: (_input, call) => ({ step: call.stepId, pad: 'x'.repeat(600) }) };
+      const huge: LocalModule = { name: 'huge', run: () => ({ pad: 'x'.repeat(2000) }) };
+      const f = await startFlowHub(kind, { files, modules: [pad, huge], flows: { contextBytes: 1024, stepOutputBytes: 1024 } });
+      try {
+        const crossed = await runToEnd(f, 'big', {});
+        assert.equal(crossed.state, 'failed');
+        assert.equal(crossed.error.code, 'CONTEXT_TOO_LARGE');
+        assert.equal(crossed.error.step, 's2', 'the output of s2 crossed the limit');
+        assert.deepEqual((await steps(f, crossed.runId)).map((s) => [s.stepId, s.state]), [['s1', 'succeeded'], ['s2', 'succeeded']], 'both outputs kept in history; s3 never ran');
+        const events = await f.hub.ctx.db.selectFrom('events').select('topic').where('entity_id', '=', crossed.runId).orderBy('id').execute();
+        assert.deepEqual(events.map((e) => e.topic), ['flow.run.started', 'flow.run.failed']);
+
+        const oversized = await runToEnd(f, 'huge', {});
+        assert.equal(oversized.state, 'failed');
+        assert.equal(oversized.error.code, 'STEP_OUTPUT_TOO_LARGE');
+        assert.deepEqual((await steps(f, oversized.runId)).map((s) => [s.stepId, s.state]), [['s1', 'succeeded'], ['s2', 'failed']]);
+      } finally {
+        await f.close();
+      }
+    });
   });
 }
