@@ -10,6 +10,7 @@ import { createEventBus, eventsMigration } from './platform/events/index.js';
 import { buildHttpApp, type BuiltApp } from './platform/http/index.js';
 import { createJobQueue, jobsMigration } from './platform/jobs/index.js';
 import { createLogger, type Logger } from './platform/logging/index.js';
+import { createOperations, registerOpsRoutes, type Operations } from './platform/ops/index.js';
 import { createPrincipalStore, directoryMigrations, registerDirectoryRoutes, seedBootstrap, seedDemo } from './directory/index.js';
 import { registerRoistatRoutes, startRoistatSync, syncMigration, type RoistatSync } from './sync/index.js';
 import {
@@ -43,6 +44,8 @@ export interface Hub {
   roistat: RoistatSync | undefined;
   /** The flow runtime: loaded flows, intake, supervisor. */
   flows: FlowRuntime;
+  /** Dead jobs and stuck event subscribers: the /jobs and /event-subscribers API and the CLI use the same. */
+  ops: Operations;
   buildApp(): Promise<BuiltApp>;
   /** Starts event delivery and (when enabled) job workers. */
   startBackground(): Promise<void>;
@@ -71,6 +74,7 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
   const jobs = createJobQueue({ db, dialect, log: log.child({ component: 'jobs' }), clock, options: config.jobs });
   const auth = new Authenticator(createPrincipalStore(db), config.auth, clock);
   const ctx: HubContext = { config, database, db, dialect, log, clock, events, jobs, metrics, auth };
+  const ops = createOperations({ db, dialect, clock, log: log.child({ component: 'ops' }), events, jobs });
 
   new Gauge({
     name: 'conveyor_jobs',
@@ -140,7 +144,15 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
     ctx,
     roistat,
     flows,
-    buildApp: () => buildHttpApp(ctx, [registerDirectoryRoutes, (app) => registerRoistatRoutes(app, ctx, roistat), (app) => registerFlowRoutes(app, ctx, flows), (app) => registerFlowCallbackRoutes(app, callbackReceivers)]),
+    ops,
+    buildApp: () =>
+      buildHttpApp(ctx, [
+        registerDirectoryRoutes,
+        (app) => registerRoistatRoutes(app, ctx, roistat),
+        (app) => registerFlowRoutes(app, ctx, flows),
+        (app) => registerFlowCallbackRoutes(app, callbackReceivers),
+        (app) => registerOpsRoutes(app, ops),
+      ]),
     async startBackground() {
       started = true;
       await events.start();

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, redactConfig, type LoadOptions } from '../plat
 import { migrateToLatest, openDatabase } from '../platform/db/index.js';
 import { MIGRATIONS } from '../hub.js';
 import { registerFlowCommands } from './flow.js';
+import { registerOpsCommands } from './ops.js';
 import { startCommand, workerCommand } from './start.js';
 import { usersAdd, usersList, usersPasswd } from './users.js';
 
@@ -77,6 +78,7 @@ users
   .action(async (username: string, o: { role: string }) => usersAdd(config(), username, o.role));
 
 registerFlowCommands(program);
+registerOpsCommands(program, () => config());
 
 try {
   await program.parseAsync(process.argv);

@@ -77,6 +77,14 @@ const AREAS: Area[] = [
   { area: 'roles read', method: 'GET', url: () => '/roles', allowed: ['admin', 'head'], ok: 200 },
   { area: 'metrics (stats.view)', method: 'GET', url: () => '/metrics', allowed: ['admin', 'manager', 'analyst'], ok: 200 },
   { area: 'self', method: 'GET', url: () => '/me', allowed: EVERYONE, ok: 200 },
+  { area: 'operations (admin only)', method: 'GET', url: () => '/jobs?state=dead', allowed: ['admin'], ok: 200 },
+  { area: 'operations (admin only)', method: 'GET', url: () => '/event-subscribers', allowed: ['admin'], ok: 200 },
+  // An admin gets past authorisation to the handler, which finds no such job or subscriber.
+  { area: 'operations (admin only)', method: 'GET', url: () => '/jobs/987654', allowed: ['admin'], ok: 404 },
+  { area: 'operations (admin only)', method: 'POST', url: () => '/jobs/987654/retry', allowed: ['admin'], ok: 404 },
+  { area: 'operations (admin only)', method: 'DELETE', url: () => '/jobs/987654', allowed: ['admin'], ok: 404 },
+  { area: 'operations (admin only)', method: 'POST', url: () => '/event-subscribers/no-such/skip', body: () => ({ eventId: 1 }), allowed: ['admin'], ok: 404 },
+  { area: 'operations (admin only)', method: 'POST', url: () => '/event-subscribers/no-such/retry', allowed: ['admin'], ok: 404 },
 ];
 
 /** The matrix as a table: [role, method, url, body?, expected status]. */

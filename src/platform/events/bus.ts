@@ -4,6 +4,7 @@ import type { Db, SqlDialect } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
 import { withSubscriberClaim } from './claim.js';
 import { createHorizon, type Horizon } from './horizon.js';
+import { describeSubscribers, endBackoff, skipStuckEvent, type SubscriberChange, type SubscriberStatus } from './operations.js';
 import * as store from './store.js';
 import { parseTopics, type TopicFilter } from './topics.js';
 import type { BatchEventHandler, BatchSubscribeOptions, DomainEvent, EventBus, EventHandler, NewEvent, SubscribeOptions } from './types.js';
@@ -23,6 +24,11 @@ export interface EventBusDeps {
   retryMaxMs?: number;
   /** Subscribers delivering at once. On PostgreSQL each holds a pool connection meanwhile (default 4). */
   maxConcurrentDeliveries?: number;
+  /**
+   * A subscriber backing off re-reads its checkpoint at least this often (default 5000), so an operator's
+   * skip or retry made by another process takes effect without waiting out the backoff.
+   */
+  recheckMs?: number;
 }
 
 /** The bus plus what tests, shutdown and metrics need. */
@@ -33,6 +39,15 @@ export interface ManagedEventBus extends EventBus {
   lag(): Promise<Record<string, number>>;
   /** Deletes events older than `olderThanMs` that every consumer has passed; returns how many. */
   prune(olderThanMs: number): Promise<number>;
+  /** Every checkpoint row (of this process's subscribers or not), or the one named: lag, backoff, the event it fails on. */
+  subscriberStatus(only?: string): Promise<SubscriberStatus[]>;
+  /**
+   * Operators: moves a failing subscriber past `eventId` if that is exactly the event it fails on, and
+   * delivery resumes at once. Runs under the same exclusivity as a delivery round ('busy' if one holds it).
+   */
+  skip(name: string, eventId: number): Promise<SubscriberChange>;
+  /** Operators: ends a failing subscriber's backoff wait, so its next round runs now. */
+  retryNow(name: string): Promise<SubscriberChange>;
 }
 
 interface Subscriber {
@@ -71,6 +86,7 @@ class OutboxEventBus implements ManagedEventBus {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly maxConcurrent: number;
+  private readonly recheckMs: number;
   private loop: Promise<void> | undefined;
   private stopping = false;
   private raisedFromCheckpoints = false;
@@ -83,6 +99,7 @@ class OutboxEventBus implements ManagedEventBus {
     this.retryBaseMs = deps.retryBaseMs ?? 1000;
     this.retryMaxMs = deps.retryMaxMs ?? 300_000;
     this.maxConcurrent = deps.maxConcurrentDeliveries ?? 4;
+    this.recheckMs = deps.recheckMs ?? 5000;
   }
 
   publish(trx: Db, event: NewEvent): Promise<void> {
@@ -181,6 +198,43 @@ class OutboxEventBus implements ManagedEventBus {
     return store.pruneEvents(this.deps.db, this.deps.clock.now() - olderThanMs);
   }
 
+  // ---- operators ----
+
+  subscriberStatus(only?: string): Promise<SubscriberStatus[]> {
+    return describeSubscribers(this.deps.db, (name) => this.subscribers.get(name), (failures) => this.backoff(failures), only);
+  }
+
+  skip(name: string, eventId: number): Promise<SubscriberChange> {
+    return this.operate(name, true, (conn, s) => skipStuckEvent(conn, name, s?.filter, eventId, this.deps.clock.now()));
+  }
+
+  retryNow(name: string): Promise<SubscriberChange> {
+    return this.operate(name, false, (conn) => endBackoff(conn, name, this.deps.clock.now()));
+  }
+
+  /**
+   * An operator's change under the delivery's exclusivity: this process's serialisation of the
+   * subscriber plus the cross-process claim. Resets the in-memory wait and wakes delivery after it.
+   */
+  private async operate(
+    name: string,
+    needsFilter: boolean,
+    change: (conn: Db, s: Subscriber | undefined) => Promise<SubscriberChange>,
+  ): Promise<SubscriberChange> {
+    const { db, dialect } = this.deps;
+    const s = this.subscribers.get(name);
+    if (!s && needsFilter) return (await store.readConsumer(db, name)) ? { kind: 'unknown-filter' } : { kind: 'missing' };
+    if (s?.active) return { kind: 'busy' };
+    const claimed = () => withSubscriberClaim(db, dialect.name, name, (conn) => change(conn, s));
+    const outcome = (await (s ? this.exclusive(s, claimed) : claimed())) ?? { kind: 'busy' };
+    if (s && (outcome.kind === 'skipped' || outcome.kind === 'retrying')) {
+      if (outcome.kind === 'skipped') s.position = outcome.event.id;
+      s.retryAt = 0;
+      this.wakeup.notify();
+    }
+    return outcome;
+  }
+
   // ---- delivery loop ----
 
   private async run(): Promise<void> {
@@ -258,7 +312,7 @@ class OutboxEventBus implements ManagedEventBus {
       await store.registerConsumer(this.deps.db, s.name, start, this.deps.clock.now());
       const row = await store.readConsumer(this.deps.db, s.name);
       s.position = row?.lastEventId ?? start;
-      s.retryAt = row && row.failures > 0 ? row.updatedAt + this.backoff(row.failures) : 0;
+      s.retryAt = row && row.failures > 0 ? this.recheckBy(row.updatedAt + this.backoff(row.failures)) : 0;
       s.registered = true;
     }
   }
@@ -279,7 +333,7 @@ class OutboxEventBus implements ManagedEventBus {
       if (row.failures > 0) {
         const retryAt = row.updatedAt + this.backoff(row.failures);
         if (clock.now() < retryAt) {
-          s.retryAt = retryAt;
+          s.retryAt = this.recheckBy(retryAt);
           return { kind: 'waiting', retryAt };
         }
       }
@@ -293,9 +347,9 @@ class OutboxEventBus implements ManagedEventBus {
         position = caught.handledUpTo ?? position;
         const failures = row.failures + 1;
         const error = describe(cause);
-        await store.saveConsumer(conn, s.name, { lastEventId: position, updatedAt: clock.now(), failures, lastError: error });
+        if (!(await store.saveConsumer(conn, s.name, { lastEventId: position, updatedAt: clock.now(), failures, lastError: error }, row))) return this.changedMeanwhile(s);
         s.position = position;
-        s.retryAt = clock.now() + this.backoff(failures);
+        s.retryAt = this.recheckBy(clock.now() + this.backoff(failures));
         log.error(
           { err: cause, subscriber: s.name, eventId: event.id, topic: event.topic, failures, retryInMs: this.backoff(failures) },
           'event handler failed; the subscriber waits at this event',
@@ -306,7 +360,7 @@ class OutboxEventBus implements ManagedEventBus {
       // Everything matching up to the safe id was handled: skip past the filtered-out rest too.
       if (complete) position = Math.max(position, safe);
       if (position !== row.lastEventId || row.failures > 0) {
-        await store.saveConsumer(conn, s.name, { lastEventId: position, updatedAt: clock.now(), failures: 0, lastError: null });
+        if (!(await store.saveConsumer(conn, s.name, { lastEventId: position, updatedAt: clock.now(), failures: 0, lastError: null }, row))) return this.changedMeanwhile(s);
       }
       s.position = position;
       s.retryAt = 0;
@@ -317,6 +371,18 @@ class OutboxEventBus implements ManagedEventBus {
       return { kind: 'busy' };
     }
     return result;
+  }
+
+  /** An operator changed the checkpoint during this round (from another process): drop the outcome, read it again. */
+  private changedMeanwhile(s: Subscriber): BatchResult {
+    this.deps.log.warn({ subscriber: s.name }, 'the checkpoint was changed by an operator during delivery; reading it again');
+    s.retryAt = 0;
+    return { kind: 'done', more: true };
+  }
+
+  /** The in-memory wait of a backing-off subscriber, capped so it re-reads its row (see recheckMs). */
+  private recheckBy(retryAt: number): number {
+    return Math.min(retryAt, this.deps.clock.now() + this.recheckMs);
   }
 
   private backoff(failures: number): number {

@@ -83,12 +83,25 @@ export async function readConsumer(conn: Db, name: string): Promise<ConsumerRow 
   return { lastEventId: Number(r.last_event_id), updatedAt: Number(r.updated_at), failures: Number(r.failures), lastError: r.last_error };
 }
 
-export async function saveConsumer(conn: Db, name: string, row: ConsumerRow): Promise<void> {
-  await conn
+/**
+ * Compare-and-set: writes only if the row still has the checkpoint and failure count read before
+ * (`expected`). False when it changed meanwhile: an operator skipped or retried from another process
+ * (SQLite; on PostgreSQL both sides hold the subscriber's advisory lock).
+ */
+export async function saveConsumer(conn: Db, name: string, row: ConsumerRow, expected: ConsumerRow): Promise<boolean> {
+  const r = await conn
     .updateTable('event_consumers')
     .set({ last_event_id: row.lastEventId, updated_at: row.updatedAt, failures: row.failures, last_error: row.lastError })
     .where('name', '=', name)
-    .execute();
+    .where('last_event_id', '=', expected.lastEventId)
+    .where('failures', '=', expected.failures)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export async function readConsumers(db: Db): Promise<(ConsumerRow & { name: string })[]> {
+  const rows = await db.selectFrom('event_consumers').select(['name', 'last_event_id', 'updated_at', 'failures', 'last_error']).orderBy('name').execute();
+  return rows.map((r) => ({ name: r.name, lastEventId: Number(r.last_event_id), updatedAt: Number(r.updated_at), failures: Number(r.failures), lastError: r.last_error }));
 }
 
 export async function maxCheckpoint(db: Db): Promise<number> {

@@ -1,0 +1,145 @@
+import { userInfo } from 'node:os';
+import { Option, type Command } from 'commander';
+import { createHub, type Hub } from '../hub.js';
+import type { Config } from '../platform/config/index.js';
+import type { JobRecord, JobState } from '../platform/jobs/index.js';
+import { createLogger } from '../platform/logging/index.js';
+
+/**
+ * `conveyor jobs …` and `conveyor events …`: the operations API's work straight on the database, through
+ * the same functions (hub.ops). Refusals throw; main.ts prints them and exits 1.
+ */
+export function registerOpsCommands(program: Command, config: () => Readonly<Config>): void {
+  const jobs = program.command('jobs').description('see, retry and delete durable jobs (dead letters)');
+  jobs
+    .command('list')
+    .description('jobs, newest first, with counts per state')
+    .addOption(new Option('--state <state>', 'only jobs in this state').choices(['queued', 'running', 'dead']))
+    .option('--task <name>', 'only jobs of this task')
+    .option('--limit <n>', 'at most this many (1 to 500)', positive('--limit'), 50)
+    .option('--before <id>', 'only jobs older than this id (the next page)', positive('--before'))
+    .action((o: { state?: JobState; task?: string; limit: number; before?: number }) => {
+      if (o.limit > 500) throw new Error(`--limit must be at most 500, not ${o.limit}`);
+      return withHub(config(), async ({ ops }) => {
+        const list = await ops.jobs.list({ state: o.state, task: o.task, limit: o.limit, before: o.before });
+        const c = list.counts;
+        console.log(`queued ${c.queued}, running ${c.running}, dead ${c.dead}${o.task ? ` (task ${o.task})` : ''}`);
+        console.log(table(['ID', 'STATE', 'TASK', 'ATTEMPTS', 'RUN AT', 'KEY', 'LAST ERROR'], list.jobs.map(jobLine)));
+        const filters = `${o.state ? ` --state ${o.state}` : ''}${o.task ? ` --task ${o.task}` : ''} --limit ${o.limit}`;
+        if (list.nextBefore !== null) console.log(`more: conveyor jobs list${filters} --before ${list.nextBefore}`);
+      });
+    });
+  jobs
+    .command('show <id>')
+    .description('one job with its whole payload (JSON)')
+    .action((id: string) => {
+      const n = jobId(id);
+      return withHub(config(), async ({ ops }) => console.log(JSON.stringify(await ops.jobs.get(n), null, 2)));
+    });
+  jobs
+    .command('retry <id>')
+    .description('queue a dead job again: attempts from 0, due now, its key restored')
+    .action((id: string) => {
+      const n = jobId(id);
+      return withHub(config(), async ({ ops, ctx }) => {
+        const job = await ops.jobs.retry(n, actor());
+        console.log(`job ${job.id} (${job.task}) is queued again; a running hub's workers take it within jobs.pollIntervalMs (${ctx.config.jobs.pollIntervalMs} ms)`);
+      });
+    });
+  jobs
+    .command('delete <id>')
+    .description('delete a dead or queued job (not a running one)')
+    .action((id: string) => {
+      const n = jobId(id);
+      return withHub(config(), async ({ ops }) => {
+        await ops.jobs.remove(n, actor());
+        console.log(`job ${n} deleted`);
+      });
+    });
+
+  const events = program.command('events').description('see event subscribers; skip an event a subscriber is stuck at');
+  events
+    .command('subscribers')
+    .description('every subscriber: checkpoint, lag, failures, next retry, the event it is stuck at')
+    .action(() =>
+      withHub(config(), async ({ ops }) => {
+        const rows = (await ops.subscribers.list()).map((s) => [
+          s.name,
+          s.topics ? s.topics.join(',') : '? (not subscribed here)',
+          String(s.lastEventId),
+          String(s.lag),
+          String(s.failures),
+          s.retryAt === null ? '' : iso(s.retryAt),
+          s.stuckAt ? `${s.stuckAt.id} (${s.stuckAt.topic}, ${s.stuckAt.entityType} ${s.stuckAt.entityId})` : '',
+          cut(s.lastError ?? '', 60),
+        ]);
+        console.log(table(['NAME', 'TOPICS', 'CHECKPOINT', 'LAG', 'FAILURES', 'RETRY AT', 'STUCK AT', 'LAST ERROR'], rows));
+      }),
+    );
+  events
+    .command('skip <subscriber> <eventId>')
+    .description('move a failing subscriber past the one event it is stuck at (name that event: see `events subscribers`)')
+    .action((name: string, eventId: string) => {
+      const id = positive('the event id')(eventId);
+      return withHub(config(), async ({ ops }) => {
+        const { skipped } = await ops.subscribers.skip(name, id, actor());
+        console.log(`subscriber ${name} skipped event ${skipped.id} (${skipped.topic}, ${skipped.entityType} ${skipped.entityId}); ${RESUME}`);
+      });
+    });
+  events
+    .command('retry <subscriber>')
+    .description("end a failing subscriber's backoff wait: it tries the event again now")
+    .action((name: string) =>
+      withHub(config(), async ({ ops }) => {
+        await ops.subscribers.retry(name, actor());
+        console.log(`subscriber ${name} will try again; ${RESUME}`);
+      }),
+    );
+}
+
+// The hub delivering the subscriber re-reads a backing-off subscriber's checkpoint every 5 s (EventBusDeps.recheckMs).
+const RESUME = 'a running hub resumes its delivery within 5 seconds';
+
+/** A hub for one command: no background work; logs (the audit line included) go to stderr, output to stdout. */
+async function withHub(config: Readonly<Config>, work: (hub: Hub) => Promise<void>): Promise<void> {
+  const hub = await createHub(config, { demo: false, log: createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr) });
+  try {
+    await work(hub);
+  } finally {
+    await hub.close();
+  }
+}
+
+function actor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+function positive(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${what} must be a positive integer, not "${value}"`);
+    return n;
+  };
+}
+const jobId = positive('the job id');
+
+function jobLine(j: JobRecord): string[] {
+  return [String(j.id), j.state, j.task, `${j.attempts}/${j.maxAttempts}`, iso(j.runAt), j.key ?? '', cut(j.lastError ?? '', 60)];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const cut = (text: string, max: number) => {
+  const line = text.replace(/\s+/g, ' ');
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+};
+
+/** Columns padded to their widest cell. */
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
