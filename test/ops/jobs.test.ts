@@ -94,7 +94,7 @@ for (const kind of TEST_DATABASES) {
       assert.equal(retried.json().key, 'shared-key', 'the key is live again');
     });
 
-    it('delete removes dead and queued jobs, refuses a running one, and says when a job does not exist', async () => {
+    it('delete removes dead and queued jobs, refuses a running one and a queued flow step, and says when a job does not exist', async () => {
       const queued = await enqueue('ops.flaky', { n: 3 }, { delayMs: 3_600_000 });
       const dead = await enqueue('ops.another-undefined-task', {});
       await waitFor('the job to die', async () => (await stateOf(dead)) === 'dead');
@@ -117,6 +117,13 @@ for (const kind of TEST_DATABASES) {
       assert.equal(await stateOf(running), 'running', 'still there and still running');
       slow.open();
       await waitFor('the slow job to finish', async () => (await stateOf(running)) === 'gone');
+
+      // A queued step of a flow run: deleting it would leave the run waiting for ever.
+      const step = await enqueue('flows.step', { runId: 'r-ops', stepId: 's1', seq: 1 }, { delayMs: 3_600_000 });
+      const kept = await t.call('DELETE', `/jobs/${step}`);
+      assert.equal(kept.statusCode, 409, kept.body);
+      assert.match(kept.json().description, /is queued and cannot be deleted: its flow run would wait for this step for ever; cancel the run instead/);
+      assert.equal(await stateOf(step), 'queued');
 
       const missing = await t.call('DELETE', '/jobs/987654');
       assert.equal(missing.statusCode, 404);

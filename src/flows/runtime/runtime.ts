@@ -107,7 +107,9 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
     o.jobs.runClaimed(job);
   });
 
-  o.jobs.defineTask(STEP_TASK, supervisor.handleStepJob);
+  o.jobs.defineTask(STEP_TASK, supervisor.handleStepJob, {
+    keepQueued: 'its flow run would wait for this step for ever; cancel the run instead (POST /runs/<runId>/cancel, the runId is in the payload)',
+  });
   o.jobs.defineTask(RELEASE_TASK, () => intake.releaseQueued());
   async function prune(): Promise<number> {
     const cutoff = o.clock.now() - o.settings.retentionDays * 86_400_000;

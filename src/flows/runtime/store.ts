@@ -129,8 +129,8 @@ export async function listRuns(db: Db, f: RunFilter): Promise<RunRow[]> {
  * numbers and counts context bytes — only while it is running. Returns undefined when the run has ended
  * (cancelled, failed by another branch). On PostgreSQL the row lock orders concurrent branches.
  */
-export async function advanceRun(db: Db, id: string, change: RunAdvance): Promise<Advanced | undefined> {
-  const { rows } = await runAdvance(id, change).execute(db);
+export async function advanceRun(db: Db, id: string, change: RunAdvance, ending?: { succeededAt: number; onlyIf: RawBuilder<unknown> }): Promise<Advanced | undefined> {
+  const { rows } = await runAdvance(id, change, ending?.succeededAt, ending?.onlyIf).execute(db);
   return rows[0] ? advanced(rows[0]) : undefined;
 }
 

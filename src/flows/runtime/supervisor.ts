@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../../platform/db/index.js';
 import type { ClaimedJob, JobInfo, TaskCompleted, TaskRepeat } from '../../platform/jobs/index.js';
 import { evaluateRoute } from '../conditions/evaluate.js';
@@ -223,7 +224,14 @@ export function createSupervisor(deps: RuntimeDeps) {
       const inserts = typeof record === 'function' ? chained : [record, ...chained];
       if (inserts.length > 0) await store.insertSteps(trx, inserts);
       if (!(await job.completeIn(trx))) throw new Abandon(); // the lease lapsed: another worker runs this activation
-      const advanced = await store.advanceRun(trx, run.id, { branches: next.length - 1, newActivations: chained.length + next.length, contextBytes: bytes });
+      const change = { branches: next.length - 1, newActivations: chained.length + next.length, contextBytes: bytes };
+      // The last branch ending within the limits: the same write ends the run (else a second one below).
+      const endsHere = next.length === 0 && run.live_branches === 1 && run.context_bytes + bytes <= limit;
+      const now = clock.now();
+      const endedInAdvance = endsHere
+        ? await store.advanceRun(trx, run.id, change, { succeededAt: now, onlyIf: sql`live_branches = 1 and context_bytes = ${run.context_bytes}` })
+        : undefined;
+      const advanced = endedInAdvance ?? (await store.advanceRun(trx, run.id, change));
       if (!advanced) throw new Abandon();
       Object.assign(moved, { live_branches: advanced.liveBranches, last_seq: advanced.lastSeq, context_bytes: advanced.contextBytes });
       // The stretch numbered its steps from the run as read; had anyone else taken a number, they would clash.
@@ -247,8 +255,8 @@ export function createSupervisor(deps: RuntimeDeps) {
       await enqueueSteps(deps, trx, run.id, rest, firstSeq + 1, errorDepth);
       queued = rest.length > 0 || (first !== undefined && handOn === undefined);
       if (advanced.liveBranches === 0) {
-        endedAt = clock.now();
-        await store.endRun(trx, run.id, ['running'], 'succeeded', endedAt);
+        endedAt = endedInAdvance ? now : clock.now();
+        if (!endedInAdvance) await store.endRun(trx, run.id, ['running'], 'succeeded', endedAt);
         await publishRun(deps, trx, 'flow.run.succeeded', run, { state: 'succeeded' });
         ended = 'succeeded';
       }

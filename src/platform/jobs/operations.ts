@@ -126,19 +126,22 @@ export async function retryDeadJob(db: Db, dialect: SqlDialect, id: number, now:
   return job ? { kind: 'not-dead', state: job.state } : { kind: 'missing' };
 }
 
-export type DeleteOutcome = { kind: 'deleted'; job: JobRecord } | { kind: 'missing' } | { kind: 'running'; job: JobRecord };
+export type DeleteOutcome = { kind: 'deleted'; job: JobRecord } | { kind: 'missing' } | { kind: 'kept'; job: JobRecord };
 
-/** Deletes a dead or queued job; a running one belongs to its worker and stays. */
-export async function deleteJob(db: Db, id: number): Promise<DeleteOutcome> {
+/**
+ * Deletes a job in one of `deletable` states (dead or queued by default; a running one belongs to its
+ * worker and stays). `deletableFor` may narrow them by the job's task.
+ */
+export async function deleteJob(db: Db, id: number, deletableFor: (task: string) => JobState[] = () => ['dead', 'queued']): Promise<DeleteOutcome> {
   // The state condition of the delete decides, not the read: a worker may claim or fail the job in
   // between, so read again when they disagree (a few times: states do not flip for ever).
   let job = await readJob(db, id);
-  for (let tries = 0; job && job.state !== 'running' && tries < 3; tries++) {
-    const r = await db.deleteFrom('jobs').where('id', '=', id).where('state', 'in', ['dead', 'queued']).executeTakeFirst();
+  for (let tries = 0; job && deletableFor(job.task).includes(job.state) && tries < 3; tries++) {
+    const r = await db.deleteFrom('jobs').where('id', '=', id).where('state', 'in', deletableFor(job.task)).executeTakeFirst();
     if (Number(r.numDeletedRows) === 1) return { kind: 'deleted', job };
     job = await readJob(db, id);
   }
-  return job ? { kind: 'running', job } : { kind: 'missing' };
+  return job ? { kind: 'kept', job } : { kind: 'missing' };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -63,6 +63,8 @@ export interface ManagedJobQueue extends JobQueue {
   counts(): Promise<Record<JobState, number>>;
   /** Wakes the poll loop, e.g. right after committing a transaction that enqueued work. */
   nudge(): void;
+  /** The options a task was defined with in this process (undefined for a task it does not define). */
+  taskOptions(task: string): TaskOptions | undefined;
   readonly workerId: string;
 }
 
@@ -352,6 +354,7 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
 
   return {
     workerId,
+    taskOptions: (task) => tasks.get(task)?.options,
     defineTask(name, handler, taskOptions = {}) {
       if (tasks.has(name)) throw new Error(`job task "${name}" is defined twice`);
       tasks.set(name, { handler, options: taskOptions });

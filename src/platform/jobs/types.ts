@@ -66,6 +66,11 @@ export interface TaskOptions {
   maxAttempts?: number;
   /** A running job whose handler exceeds this is failed and retried. */
   timeoutMs?: number;
+  /**
+   * Set when something waits on each queued job of this task (e.g. a flow run on its next step), so an
+   * operator must not delete one: the refusal says what to do instead. Dead jobs may still be deleted.
+   */
+  keepQueued?: string;
 }
 
 export interface EnqueueOptions {

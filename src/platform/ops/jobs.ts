@@ -57,9 +57,13 @@ export function createJobOperations(deps: OpsDeps): JobOperations {
     },
 
     async remove(id, actor) {
-      const outcome = await deleteJob(db, id);
+      const keepQueued = (task: string) => deps.jobs.taskOptions(task)?.keepQueued;
+      const outcome = await deleteJob(db, id, (task) => (keepQueued(task) ? ['dead'] : ['dead', 'queued']));
       if (outcome.kind === 'missing') throw missing(id);
-      if (outcome.kind === 'running') {
+      if (outcome.kind === 'kept' && outcome.job.state === 'queued') {
+        throw new AppError('CONFLICT', `Job ${id} (${outcome.job.task}) is queued and cannot be deleted: ${keepQueued(outcome.job.task)}`);
+      }
+      if (outcome.kind === 'kept') {
         const { job } = outcome;
         const lease = job.lockedUntil === null ? '' : `, lease until ${new Date(job.lockedUntil).toISOString()}`;
         throw new AppError('CONFLICT', `Job ${id} is running (worker ${job.lockedBy ?? 'unknown'}${lease}) and cannot be deleted while it is worked on; delete it once it is queued again or dead`);
