@@ -1,6 +1,7 @@
 import { hashPassword, verifyPassword, type Permission } from '../platform/auth/index.js';
 import type { HubContext } from '../platform/context.js';
 import { createDirectoryServices } from './registry.js';
+import { innProblem } from './values/index.js';
 
 export const DEFAULT_ADMIN = { username: 'Admin', password: 'admin' } as const;
 
@@ -90,7 +91,7 @@ export async function seedDemo(ctx: HubContext, clientCount: number): Promise<bo
   const groups = [await s.client_group.create({ name: 'Розница', description: 'Retail customers' }, null), await s.client_group.create({ name: 'Опт', description: 'B2B customers' }, null)];
   const companies = [];
   for (let i = 0; i < 40; i++) {
-    companies.push(await s.company.create({ name: `ООО «${COMPANY[i % COMPANY.length]}-${i + 1}»`, inn: String(7700000000 + i * 37), email: `info${i}@example.ru` }, null));
+    companies.push(await s.company.create({ name: `ООО «${COMPANY[i % COMPANY.length]}-${i + 1}»`, inn: demoInn(770000000 + i * 37), email: `info${i}@example.ru` }, null));
   }
   const saleType = await s.deal_type.create({ name: 'Продажа' }, null);
   await s.deal_type.create({ name: 'Сервис' }, null);
@@ -123,4 +124,10 @@ export async function seedDemo(ctx: HubContext, clientCount: number): Promise<bo
   }
   ctx.log.info({ clients: clientCount }, 'seeded the demo directory');
   return true;
+}
+
+/** A valid organisation INN (10 digits) for demo data: the 9 given digits and their check digit. */
+function demoInn(nineDigits: number): string {
+  for (let d = 0; d <= 9; d++) if (innProblem(`${nineDigits}${d}`) === null) return `${nineDigits}${d}`;
+  throw new Error(`no check digit for ${nineDigits}`); // cannot happen: one digit always fits
 }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalisePhone } from '../../src/directory/clients/phone.js';
+import { normalisePhone } from '../../src/directory/values/index.js';
 import { checkParameterValue, type ParameterInfo } from '../../src/directory/clients/parameter-values.js';
 
 // Pure rules (no storage): the HTTP behaviour is covered on both databases in parameters-values.

@@ -57,6 +57,16 @@ describe('bad input gets a precise status and a message a person can act on', ()
     assert.equal(res.statusCode, 400);
   });
 
+  it('an id that is not a safe integer → 400, not a lookup of a rounded number', async () => {
+    for (const id of ['99999999999999999999', '9007199254740993', '1.5', '0']) {
+      const res = await t.call('GET', `/clients/${id}`);
+      assert.equal(res.statusCode, 400, id);
+      assert.equal(res.json().error, 'MALFORMED_REQUEST');
+      assert.equal(res.json().details[0].field, 'params.id');
+    }
+    assert.equal((await t.call('GET', '/clients/9007199254740991')).statusCode, 404, 'the largest safe id is a valid id that does not exist');
+  });
+
   it('unknown endpoints are 404 for signed-in callers and 401 for anonymous ones', async () => {
     const res = await t.call('GET', '/no/such/thing');
     assert.equal(res.statusCode, 404);

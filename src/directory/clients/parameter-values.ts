@@ -1,4 +1,4 @@
-import { normalisePhone } from './phone.js';
+import { normaliseEmail, normalisePhone, PHONE_HINT } from '../values/index.js';
 
 /** What the value rules need to know about a parameter (a row of `parameters`). */
 export interface ParameterInfo {
@@ -11,8 +11,6 @@ export interface ParameterInfo {
 export type Checked = { ok: true; stored: string } | { ok: false; message: string };
 
 export const MAX_TEXT = 10_000;
-// Unicode letters in the domain so that Cyrillic domains (пример.рф) pass.
-const EMAIL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([\p{L}\p{N}]([\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}]{2,63}$/u;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const NUMBER = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
 
@@ -33,13 +31,11 @@ export function checkParameterValue(parameter: ParameterInfo, value: unknown): C
   switch (parameter.type) {
     case 'phone': {
       const phone = normalisePhone(value);
-      return phone ? { ok: true, stored: phone } : bad(`"${value}" is not a phone number; write it as +<country code><number>, e.g. +79991234567`);
+      return phone ? { ok: true, stored: phone } : bad(`"${value}" is not a phone number; ${PHONE_HINT}`);
     }
     case 'email': {
-      const email = value.trim();
-      if (email.length > 254 || !EMAIL.test(email)) return bad(`"${value}" is not an email address`);
-      const at = email.lastIndexOf('@');
-      return { ok: true, stored: `${email.slice(0, at)}@${email.slice(at + 1).toLowerCase()}` };
+      const email = normaliseEmail(value);
+      return email ? { ok: true, stored: email } : bad(`"${value}" is not an email address`);
     }
     case 'text':
       return value.length <= MAX_TEXT ? { ok: true, stored: value } : bad(`is longer than ${MAX_TEXT} characters`);

@@ -1,9 +1,41 @@
 import { Type, type TSchema } from 'typebox';
 import type { SqlDialect } from '../../platform/db/index.js';
 import { AppError } from '../../platform/errors/index.js';
+import { innProblem, kppProblem, normaliseEmail, normalisePhone, ogrnProblem, PHONE_HINT } from '../values/index.js';
 import { formatTimestamp, parseTimestamp } from './time-format.js';
 
-export type FieldKind = 'string' | 'text' | 'integer' | 'number' | 'boolean' | 'timestamp' | 'json';
+/** Checked strings: phones are stored in E.164, emails with a lower-case domain, identifiers as sent. */
+type RuledKind = 'phone' | 'email' | 'inn' | 'ogrn' | 'kpp';
+export type FieldKind = 'string' | 'text' | 'integer' | 'number' | 'boolean' | 'timestamp' | 'json' | RuledKind;
+
+const RULES: Record<RuledKind, { maxLength: number; about: string; check(value: string): { stored: string } | { problem: string } }> = {
+  phone: {
+    maxLength: 64,
+    about: 'Stored in E.164 (+79991234567); numbers without + are read as Russian',
+    check: (v) => {
+      const phone = normalisePhone(v);
+      return phone ? { stored: phone } : { problem: `"${v}" is not a valid phone number; ${PHONE_HINT}` };
+    },
+  },
+  email: {
+    maxLength: 254,
+    about: 'An email address; its domain is stored in lower case',
+    check: (v) => {
+      const email = normaliseEmail(v);
+      return email ? { stored: email } : { problem: `"${v}" is not an email address` };
+    },
+  },
+  inn: { maxLength: 12, about: 'INN: 10 digits (organisation) or 12 (entrepreneur, person), check digits verified', check: identifier(innProblem) },
+  ogrn: { maxLength: 15, about: 'OGRN (13 digits) or OGRNIP (15 digits), check digit verified', check: identifier(ogrnProblem) },
+  kpp: { maxLength: 9, about: 'KPP: 9 characters such as 773601001', check: identifier(kppProblem) },
+};
+
+function identifier(problemOf: (value: string) => string | null) {
+  return (value: string) => {
+    const problem = problemOf(value);
+    return problem ? { problem: `"${value}" ${problem}` } : { stored: value };
+  };
+}
 
 export interface FieldDef {
   column: string;
@@ -47,6 +79,10 @@ export function valueSchema(field: FieldDef): TSchema {
       return Type.String({ ...opts, description: `${field.description ?? ''} ISO-8601 date-time`.trim() });
     case 'json':
       return field.schema ?? Type.Unknown(opts);
+    default: {
+      const rule = RULES[field.kind];
+      return Type.String({ description: field.description ?? rule.about, maxLength: rule.maxLength });
+    }
   }
 }
 
@@ -63,8 +99,14 @@ export function toDb(field: FieldDef, name: string, value: unknown, dialect: Sql
     case 'string':
     case 'text':
       return typeof value === 'string' ? value.trim() : value;
-    default:
+    case 'integer':
+    case 'number':
       return value;
+    default: {
+      const checked = RULES[field.kind].check(String(value).trim());
+      if ('problem' in checked) throw new AppError('VALIDATION_FAILED', `${name}: ${checked.problem}`, [{ field: name, message: checked.problem }]);
+      return checked.stored;
+    }
   }
 }
 

@@ -62,5 +62,5 @@ export function listQuerySchema(def: EntityDef): TSchema {
   return Type.Object(props, { additionalProperties: false });
 }
 
-export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, description: 'Record id' }) });
+export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Record id' }) });
 export const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) });

@@ -6,6 +6,8 @@ import { BookingSchema, clientWithBooking, loadCurrentBookings } from './booking
 
 const rw = { read: 'directory.read', write: 'directory.write' } as const;
 const text = (column: string, filter = false) => ({ column, kind: 'string' as const, filter });
+const phone = { column: 'phone', kind: 'phone' as const, filter: true };
+const email = { column: 'email', kind: 'email' as const, filter: true };
 const externalId = { column: 'external_id', kind: 'string' as const, unique: true, filter: true, description: 'Id in the source system (for upserts by loads and sync)' };
 
 export const companies: EntityDef = {
@@ -17,12 +19,12 @@ export const companies: EntityDef = {
   tag: 'companies',
   fields: {
     name: { column: 'name', kind: 'string', required: true, minLength: 1, filter: true },
-    inn: { column: 'inn', kind: 'string', filter: true, maxLength: 12, description: 'Russian taxpayer number (10 or 12 digits)' },
-    kpp: text('kpp', true),
-    ogrn: text('ogrn', true),
+    inn: { column: 'inn', kind: 'inn', filter: true },
+    kpp: { column: 'kpp', kind: 'kpp', filter: true },
+    ogrn: { column: 'ogrn', kind: 'ogrn', filter: true },
     address: { column: 'address', kind: 'text', maxLength: 1000 },
-    phone: text('phone', true),
-    email: text('email', true),
+    phone,
+    email,
     website: text('website'),
     externalId,
   },
@@ -56,8 +58,8 @@ export const contacts: EntityDef = {
     lastName: text('last_name', true),
     middleName: text('middle_name'),
     position: text('position'),
-    phone: text('phone', true),
-    email: text('email', true),
+    phone,
+    email,
   },
   nameFields: ['lastName', 'firstName', 'email', 'phone'],
   permissions: rw,
@@ -76,8 +78,8 @@ export const clients: EntityDef = {
     middleName: text('middle_name'),
     birthDate: { column: 'birth_date', kind: 'timestamp' },
     available: { column: 'available', kind: 'boolean', default: true, filter: true, description: 'The client agrees to be contacted' },
-    email: text('email', true),
-    phone: text('phone', true),
+    email,
+    phone,
     companyId: { column: 'company_id', kind: 'integer', ref: 'company', filter: true },
     socialMedia: { column: 'social_media', kind: 'json', description: 'Free-form social network handles' },
     externalId,
