@@ -60,17 +60,32 @@ export interface RuntimeDeps {
 export interface RunCancels {
   acquire(runId: string): AbortSignal;
   release(runId: string): void;
+  /** Aborts the run's calls here; remembered a while, so a step of it that starts here soon after starts cancelled. */
   cancel(runId: string): void;
   /** True once cancel() was called for a run that still has steps executing here. */
   isCancelled(runId: string): boolean;
+  /** The runs with steps executing here now. */
+  running(): string[];
 }
 
-export function createRunCancels(): RunCancels {
+/**
+ * How long, and for how many runs, a cancel is remembered. A step handed on within this process
+ * (its run row taken from memory, not read back) may start after the cancel reached this process:
+ * the memory makes it start cancelled instead of calling its module.
+ */
+const REMEMBER_CANCEL_MS = 60_000;
+const REMEMBER_CANCELS = 10_000;
+
+export function createRunCancels(now: () => number = Date.now): RunCancels {
   const live = new Map<string, { controller: AbortController; users: number }>();
+  const recent = new Map<string, number>(); // run id → when cancelled, oldest first
   return {
     acquire(runId) {
       let entry = live.get(runId);
-      if (!entry) live.set(runId, (entry = { controller: new AbortController(), users: 0 }));
+      if (!entry) {
+        live.set(runId, (entry = { controller: new AbortController(), users: 0 }));
+        if (recent.size > 0 && recent.has(runId)) entry.controller.abort();
+      }
       entry.users++;
       return entry.controller.signal;
     },
@@ -80,8 +95,16 @@ export function createRunCancels(): RunCancels {
     },
     cancel(runId) {
       live.get(runId)?.controller.abort();
+      const at = now();
+      recent.delete(runId);
+      recent.set(runId, at);
+      for (const [id, when] of recent) {
+        if (recent.size <= REMEMBER_CANCELS && at - when < REMEMBER_CANCEL_MS) break;
+        recent.delete(id);
+      }
     },
     isCancelled: (runId) => live.get(runId)?.controller.signal.aborted ?? false,
+    running: () => [...live.keys()],
   };
 }
 

@@ -36,18 +36,19 @@ export function createModuleDirectory(local: readonly LocalModule[], remote: Rea
  * run is cancelled; whatever it does, an answer after the deadline is not waited for.
  */
 export async function callWithDeadline(transport: ModuleTransport, call: StepCall, cancel: AbortSignal): Promise<StepOutcome> {
+  // Cancelled already: the module is not called at all.
+  if (cancel.aborted) return runCancelled();
   const controller = new AbortController();
   const timeoutMs = Math.max(0, call.deadline - Date.now());
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<StepOutcome>((resolve) => {
     const timedOut = () =>
       resolve({ ok: false, error: { code: 'MODULE_TIMEOUT', message: `module ${call.module} did not answer within ${timeoutMs} ms`, retryable: true } });
-    const cancelled = () => resolve({ ok: false, error: { code: 'RUN_CANCELLED', message: 'the run was cancelled', retryable: false } });
+    const cancelled = () => resolve(runCancelled());
     timer = setTimeout(() => {
       controller.abort(new Error('deadline'));
       timedOut();
     }, timeoutMs);
-    if (cancel.aborted) cancelled();
     cancel.addEventListener('abort', () => {
       controller.abort(new Error('cancelled'));
       cancelled();
@@ -62,3 +63,5 @@ export async function callWithDeadline(transport: ModuleTransport, call: StepCal
     clearTimeout(timer);
   }
 }
+
+const runCancelled = (): StepOutcome => ({ ok: false, error: { code: 'RUN_CANCELLED', message: 'the run was cancelled', retryable: false } });

@@ -1,6 +1,7 @@
 import type { Db } from '../../platform/db/index.js';
 import type { ClaimedJob, TaskRepeat } from '../../platform/jobs/index.js';
 import { REQUEST_ROOT } from '../conditions/compile.js';
+import { announceCancel } from './cancel-broadcast.js';
 import { admitsNow, intakeLock, releaseBuffered } from './buffer.js';
 import { enqueueSteps, publishRun, RELEASE_TASK, runEvent, STEP_TASK, stepJobKey, type CommitWake, type RuntimeDeps, type StepJob } from './deps.js';
 import { newRunId } from './ids.js';
@@ -182,12 +183,15 @@ export function createIntake(deps: RuntimeDeps, startClaimed: (run: store.RunRow
     return { runId, state: 'running', duplicate: false };
   }
 
-  /** Cancels a queued or running run; jobs left behind end quietly, in-process module calls are aborted. */
+  /** Cancels a queued or running run; jobs left behind end quietly, module calls under way are aborted in every process. */
   async function cancel(run: store.RunRow): Promise<boolean> {
     let done = false;
     await inTransaction(async (trx) => {
       done = await store.endRun(trx, run.id, ['queued', 'running'], 'cancelled', clock.now(), { code: 'CANCELLED', message: 'cancelled through the API' });
-      if (done) await publishRun(deps, trx, 'flow.run.cancelled', run, { state: 'cancelled' });
+      if (done) {
+        await publishRun(deps, trx, 'flow.run.cancelled', run, { state: 'cancelled' });
+        await announceCancel(trx, deps.dialect, run.id); // heard by the other processes once this commits
+      }
       return 'running';
     });
     if (done) {

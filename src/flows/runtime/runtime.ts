@@ -7,6 +7,7 @@ import { BUILTIN_LOCAL_MODULES } from '../modules/index.js';
 import { createRunCancels, PRUNE_TASK, RELEASE_TASK, STEP_TASK, type CommitWake, type EndedRun, type FlowsSettings, type RuntimeDeps } from './deps.js';
 import { createModuleDirectory, type ModuleDirectory } from './dispatch.js';
 import { bufferOutlook, type BufferOutlook } from './buffer.js';
+import { listenForCancels } from './cancel-broadcast.js';
 import { createIntake, type Intake } from './intake.js';
 import type { LocalModule } from './module.js';
 import { connectRemoteModules, type TransportFactories } from './remote.js';
@@ -155,5 +156,11 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
     steps: (runId, afterId, limit) => store.listSteps(db, runId, afterId, limit),
     buffered: (flow) => bufferOutlook(db, flow, o.clock.now()),
   };
-  return { registry, modules, intake, supervisor, deps, runs, prune, waitForEnd, close: () => modules.close() };
+  // Last, so nothing after it can fail and leave the connection open.
+  const cancelListener = await listenForCancels({ database: o.database, cancels: deps.cancels, log, onCancelled: (runId) => deps.runEnded(runId) });
+  async function close(): Promise<void> {
+    await cancelListener?.close();
+    await modules.close();
+  }
+  return { registry, modules, intake, supervisor, deps, runs, prune, waitForEnd, close };
 }

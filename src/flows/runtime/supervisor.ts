@@ -55,6 +55,8 @@ export function createSupervisor(deps: RuntimeDeps) {
     const handed = takeWarm(work.runId, work.seq);
     const run = handed?.run ?? (await store.readRun(db, work.runId));
     if (!run || run.state !== 'running') return; // cancelled, failed by another branch, or pruned
+    // A handed-on step's run row comes from memory: a cancel this process has heard of since is checked here.
+    if (deps.cancels.isCancelled(run.id)) return;
     const flow = await deps.registry.forRun(run.flow_id, run.version);
     const step = flow.steps.get(work.stepId);
     if (!step) throw new FatalRunError(`flow ${flow.id} version ${run.version} has no step "${work.stepId}"`);
@@ -133,11 +135,12 @@ export function createSupervisor(deps: RuntimeDeps) {
       return complete(flow, run, step, { ...work, errorDepth: depth + 1 }, job, { output: { error }, bytes: 0, context, route: [errorRoute] }, record);
     }
     const runError = { step: step.id, code: error.code, message: error.message };
-    await transaction(async (trx) => {
+    const committed = await transaction(async (trx) => {
       await record(trx);
       if (!(await store.endRun(trx, run.id, ['running'], 'failed', clock.now(), runError))) throw new Abandon();
       await publishRun(deps, trx, 'flow.run.failed', run, { state: 'failed', error: runError });
     });
+    if (!committed) return recordIfCancelled(run.id, record, []);
     log.info({ runId: run.id, flow: run.flow_id, step: step.id, code: error.code }, 'flow run failed');
     deps.runEnded(run.id);
   }
@@ -261,6 +264,11 @@ export function createSupervisor(deps: RuntimeDeps) {
         ended = 'succeeded';
       }
     }, wake);
+    if (!committed) {
+      const stopped = stretch?.stoppedAt;
+      const refused: store.NewStep[] = stopped && !stopped.outcome.ok ? [{ ...stopped.base, state: 'failed', error: cappedJson(stopped.outcome.error, deps.settings.historyBytes) }] : [];
+      await recordIfCancelled(run.id, record, [...chained, ...refused]);
+    }
     if (committed && ended) {
       log.debug({ runId: run.id, flow: flow.id, state: ended }, 'flow run ended');
       // The only live branch holds every output there is: its context is the run's final one.
@@ -305,6 +313,21 @@ export function createSupervisor(deps: RuntimeDeps) {
       next = evaluateRoute(nextStep, context);
     }
     return { context, next, records, bytes };
+  }
+
+  /**
+   * A commit refused because the run was cancelled meanwhile (by the API, possibly in another process):
+   * the modules this activation called are recorded all the same, so the history shows what ran up to
+   * the cancel. Nothing else moves: the run has ended. Refused for another reason (a lapsed lease, a
+   * twin), the activation belongs to someone else, who records it.
+   */
+  async function recordIfCancelled(runId: string, record: store.NewStep | ((trx: Db) => Promise<unknown>), more: store.NewStep[]): Promise<undefined> {
+    if ((await store.readRun(db, runId))?.state !== 'cancelled') return;
+    const inserts = typeof record === 'function' ? more : [record, ...more];
+    await transaction(async (trx) => {
+      if (typeof record === 'function') await record(trx);
+      if (inserts.length > 0) await store.insertSteps(trx, inserts);
+    });
   }
 
   async function recordWaitingDone(trx: Db, id: number): Promise<void> {

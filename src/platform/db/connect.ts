@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { dialectFor, type SqlDialect } from './dialect.js';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, startSqliteCheckpointer } from './sqlite-checkpointer.js';
+import { listenPg, type PgListener, type PgListenOptions } from './pg-listener.js';
 import { postgresReader, registerSqliteFunctions, sqliteReader, sqliteSameConnectionReader, statementCache, type RawReader } from './reader.js';
 
 // BIGINT holds epoch-millisecond timestamps and ids: safe as JS numbers up to 2^53.
@@ -20,6 +21,8 @@ export interface Database {
   readonly read: RawReader;
   /** Where the data lives, with any password removed: safe to log. */
   readonly description: string;
+  /** PostgreSQL only: LISTEN on a dedicated connection of its own, reconnecting until closed (pg-listener.ts). */
+  readonly listen?: (options: PgListenOptions) => PgListener;
   close(): Promise<void>;
 }
 
@@ -70,7 +73,9 @@ function openSqlite(file: string, onBackgroundError?: (message: string) => void)
 function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: dialectFor('postgres'), read: postgresReader(pool), description: redact(url), close: () => db.destroy() };
+  // keepAlive: a listening connection only reads, so without it a silently lost peer would go unnoticed.
+  const listen = (options: PgListenOptions) => listenPg(() => new pg.Client({ connectionString: url, keepAlive: true, connectionTimeoutMillis: 10_000, application_name: 'conveyor-listener' }), options);
+  return { db, dialect: dialectFor('postgres'), read: postgresReader(pool), description: redact(url), listen, close: () => db.destroy() };
 }
 
 export function redact(url: string): string {
