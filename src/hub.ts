@@ -6,7 +6,7 @@ import { systemClock, type Clock } from './platform/clock.js';
 import type { Config } from './platform/config/index.js';
 import type { HubContext } from './platform/context.js';
 import { migrateToLatest, openDatabase } from './platform/db/index.js';
-import { createEventBus, eventsMigration } from './platform/events/index.js';
+import { createEventBus, eventsMigration, eventSubscribersMigration, scheduleEventPruning } from './platform/events/index.js';
 import { buildHttpApp, type BuiltApp } from './platform/http/index.js';
 import { createJobQueue, jobsMigration } from './platform/jobs/index.js';
 import { createLogger, type Logger } from './platform/logging/index.js';
@@ -27,7 +27,7 @@ import {
   type LocalModule,
 } from './flows/index.js';
 
-export const MIGRATIONS = [eventsMigration, jobsMigration, ...directoryMigrations, syncMigration, flowsMigration];
+export const MIGRATIONS = [eventsMigration, jobsMigration, eventSubscribersMigration, ...directoryMigrations, syncMigration, flowsMigration];
 
 export interface HubOptions {
   log?: Logger;
@@ -75,6 +75,7 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
   const auth = new Authenticator(createPrincipalStore(db), config.auth, clock);
   const ctx: HubContext = { config, database, db, dialect, log, clock, events, jobs, metrics, auth };
   const ops = createOperations({ db, dialect, clock, log: log.child({ component: 'ops' }), events, jobs });
+  scheduleEventPruning({ events, jobs, metrics, retentionDays: config.events.retentionDays });
 
   new Gauge({
     name: 'conveyor_jobs',

@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import { createHub, type Hub } from '../hub.js';
 import type { Config } from '../platform/config/index.js';
+import { describeAge, type SubscriberStatus } from '../platform/events/index.js';
 import type { JobRecord, JobState } from '../platform/jobs/index.js';
 import { createLogger } from '../platform/logging/index.js';
 
@@ -57,23 +58,25 @@ export function registerOpsCommands(program: Command, config: () => Readonly<Con
       });
     });
 
-  const events = program.command('events').description('see event subscribers; skip an event a subscriber is stuck at');
+  const events = program.command('events').description('see event subscribers; skip an event a subscriber is stuck at; forget a removed one');
   events
     .command('subscribers')
-    .description('every subscriber: checkpoint, lag, failures, next retry, the event it is stuck at')
+    .description('every subscriber: checkpoint, lag, failures, next retry, the event it is stuck at, when a process last ran it')
     .action(() =>
-      withHub(config(), async ({ ops }) => {
+      withHub(config(), async ({ ops, ctx }) => {
+        const now = ctx.clock.now();
         const rows = (await ops.subscribers.list()).map((s) => [
           s.name,
-          s.topics ? s.topics.join(',') : '? (not subscribed here)',
+          s.topics ? s.topics.join(',') : '? (unknown)',
           String(s.lastEventId),
           String(s.lag),
           String(s.failures),
           s.retryAt === null ? '' : iso(s.retryAt),
           s.stuckAt ? `${s.stuckAt.id} (${s.stuckAt.topic}, ${s.stuckAt.entityType} ${s.stuckAt.entityId})` : '',
+          seen(s, now),
           cut(s.lastError ?? '', 60),
         ]);
-        console.log(table(['NAME', 'TOPICS', 'CHECKPOINT', 'LAG', 'FAILURES', 'RETRY AT', 'STUCK AT', 'LAST ERROR'], rows));
+        console.log(table(['NAME', 'TOPICS', 'CHECKPOINT', 'LAG', 'FAILURES', 'RETRY AT', 'STUCK AT', 'LAST SEEN', 'LAST ERROR'], rows));
       }),
     );
   events
@@ -95,6 +98,22 @@ export function registerOpsCommands(program: Command, config: () => Readonly<Con
         console.log(`subscriber ${name} will try again; ${RESUME}`);
       }),
     );
+  events
+    .command('forget <subscriber>')
+    .description('delete the checkpoint of a subscriber removed from the code, so it stops holding back event pruning')
+    .option('--force', 'even though a process registered it within the last 5 minutes (a process that still subscribes it starts it again as new)')
+    .action((name: string, o: { force?: boolean }) =>
+      withHub(config(), async ({ ops }) => {
+        const gone = await ops.subscribers.forget(name, { force: o.force === true }, actor());
+        console.log(`subscriber ${name} forgotten (its checkpoint was event ${gone.lastEventId}); the events it held back can now be pruned`);
+      }),
+    );
+}
+
+/** "40 seconds ago (in use)" / "3 days ago": when a running process last registered it. */
+function seen(s: SubscriberStatus, now: number): string {
+  if (s.lastSeenAt === 0) return 'never';
+  return `${describeAge(Math.max(0, now - s.lastSeenAt))} ago${s.inUse ? ' (in use)' : ''}`;
 }
 
 // The hub delivering the subscriber re-reads a backing-off subscriber's checkpoint every 5 s (EventBusDeps.recheckMs).

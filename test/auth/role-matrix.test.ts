@@ -85,6 +85,7 @@ const AREAS: Area[] = [
   { area: 'operations (admin only)', method: 'DELETE', url: () => '/jobs/987654', allowed: ['admin'], ok: 404 },
   { area: 'operations (admin only)', method: 'POST', url: () => '/event-subscribers/no-such/skip', body: () => ({ eventId: 1 }), allowed: ['admin'], ok: 404 },
   { area: 'operations (admin only)', method: 'POST', url: () => '/event-subscribers/no-such/retry', allowed: ['admin'], ok: 404 },
+  { area: 'operations (admin only)', method: 'DELETE', url: () => '/event-subscribers/no-such', allowed: ['admin'], ok: 404 },
 ];
 
 /** The matrix as a table: [role, method, url, body?, expected status]. */

@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../../src/platform/clock.js';
 import { migrateToLatest, openDatabase, type Database, type Db } from '../../src/platform/db/index.js';
-import { createEventBus, eventsMigration, type EventBusDeps, type ManagedEventBus, type NewEvent } from '../../src/platform/events/index.js';
+import { createEventBus, eventsMigration, eventSubscribersMigration, type EventBusDeps, type ManagedEventBus, type NewEvent } from '../../src/platform/events/index.js';
 import { createLogger } from '../../src/platform/logging/index.js';
 import { scratchDatabase } from '../support/databases.js';
 
@@ -19,7 +19,7 @@ export interface EventsFixture {
 export async function eventsFixture(kind: 'sqlite' | 'postgres'): Promise<EventsFixture> {
   const scratch = await scratchDatabase(kind);
   const database = openDatabase(scratch.url);
-  await migrateToLatest(database, [eventsMigration]);
+  await migrateToLatest(database, [eventsMigration, eventSubscribersMigration]);
   const opened: Database[] = [database];
   const buses: ManagedEventBus[] = [];
   const fixture: EventsFixture = {

@@ -167,6 +167,9 @@ for (const kind of TEST_DATABASES) {
       assert.ok(doc.paths['/event-subscribers'].get.responses['200']);
       assert.ok(doc.paths['/event-subscribers/{name}/skip'].post.requestBody);
       assert.ok(doc.paths['/event-subscribers/{name}/retry'].post);
+      assert.ok(doc.paths['/event-subscribers/{name}'].delete.parameters.some((p: { name: string }) => p.name === 'force'));
+      const subscriber = doc.paths['/event-subscribers'].get.responses['200'].content['application/json'].schema.items;
+      for (const field of ['lastSeenAt', 'lastSeenBy', 'inUse']) assert.ok(subscriber.required.includes(field), field);
     });
   });
 }

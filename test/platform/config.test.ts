@@ -57,6 +57,19 @@ describe('configuration', () => {
     }, TypeError);
   });
 
+  it('events.retentionDays: 7 days by default, 0 (keep every event) allowed, negative refused', () => {
+    assert.equal(loadConfig({ env: {}, cwd: dir() }).events.retentionDays, 7);
+    assert.equal(loadFile('conveyor.yaml', 'events:\n  retentionDays: 0\n').events.retentionDays, 0);
+    const problems = problemsOf('conveyor.yaml', 'events:\n  retentionDays: -1\n');
+    assert.deepEqual(problems.map((p) => p.split(':')[0]), ['events.retentionDays'], problems.join('\n'));
+  });
+
+  it('a fractional number where a whole one is needed is reported, not cut (YAML numbers too)', () => {
+    const problems = problemsOf('conveyor.yaml', 'events:\n  retentionDays: 1.5\njobs:\n  maxAttempts: 2.5\n  concurrency: 4\n');
+    assert.deepEqual(problems.map((p) => p.split(':')[0]).sort(), ['events.retentionDays', 'jobs.maxAttempts'], problems.join('\n'));
+    assert.equal(loadFile('conveyor.yaml', 'jobs:\n  concurrency: 4\n').jobs.concurrency, 4);
+  });
+
   it('lists every bad key at once', () => {
     const cwd = dir();
     writeFileSync(join(cwd, 'bad.yaml'), 'http:\n  port: "eighty"\n  colour: red\njobs:\n  concurrency: 0\nunknownSection: {}\n');

@@ -3,6 +3,7 @@ import { createHub, type Hub } from '../../src/hub.js';
 import type { BuiltApp } from '../../src/platform/http/index.js';
 import { loadConfig } from '../../src/platform/config/index.js';
 import type { Clock } from '../../src/platform/clock.js';
+import type { Logger } from '../../src/platform/logging/index.js';
 import { scratchDatabase, type ScratchDatabase } from './databases.js';
 
 export interface TestHub {
@@ -20,6 +21,8 @@ export interface TestHubOptions {
   config?: Record<string, unknown>;
   /** Start event delivery and job workers (default false: tests drive them). */
   background?: boolean;
+  /** The hub's logger (default: one at the configured level, silent in tests). */
+  log?: Logger;
 }
 
 export type CallOptions = { auth?: [string, string] | null; body?: unknown; headers?: Record<string, string>; rawBody?: string | Buffer };
@@ -54,7 +57,7 @@ export async function startTestHub(kind: 'sqlite' | 'postgres', options: TestHub
   };
   for (const [key, value] of Object.entries(options.config ?? {})) base[key] = { ...base[key], ...(value as Record<string, unknown>) };
   const config = loadConfig({ env: {}, overrides: base });
-  const hub = await createHub(config, { clock: options.clock });
+  const hub = await createHub(config, { clock: options.clock, log: options.log });
   const built = await hub.buildApp();
   if (options.background) await hub.startBackground();
   return {

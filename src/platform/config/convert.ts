@@ -14,6 +14,8 @@ export function convertToSchema(schema: TSchema, tree: unknown): unknown {
 }
 
 function keepExact(original: unknown, converted: unknown): unknown {
+  // A YAML or JSON number the schema wants whole (1.5 for an integer key) is reported, not cut to 1.
+  if (typeof original === 'number' && typeof converted === 'number') return original;
   if (typeof original === 'string' && typeof converted === 'number') {
     return DECIMAL.test(original) && Number(original) === converted ? converted : original;
   }

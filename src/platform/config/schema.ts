@@ -69,6 +69,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    events: Type.Object(
+      {
+        retentionDays: Type.Integer({
+          minimum: 0,
+          maximum: 3650,
+          default: 7,
+          description: 'Days delivered outbox events are kept before an hourly job deletes them; 0 keeps every event',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     demo: Type.Object(
       {
         seed: Type.Boolean({ default: true, description: 'Seed a small demo directory into an empty database' }),

@@ -3,8 +3,10 @@ import type { Db, Database } from './connect.js';
 import type { SqlDialect } from './dialect.js';
 
 /**
- * A numbered migration owned by one module. Names sort in the order they run:
- * `0001_platform_events`, `0100_directory_core`, … Applied migrations are never edited.
+ * A numbered migration owned by one module. Names sort in the order they run on a new database:
+ * `0001_platform_events`, `0100_directory_core`, … Applied migrations are never edited. Each module
+ * numbers within its own range, so a module's new migration may sort before another module's applied
+ * one: on an existing database the pending ones then run after those (in name order among themselves).
  */
 export interface ModuleMigration {
   name: string;
@@ -28,7 +30,14 @@ export async function migrateToLatest(database: Database, migrations: readonly M
       return out;
     },
   };
-  const migrator = new Migrator({ db: database.db, provider, migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' });
+  const migrator = new Migrator({
+    db: database.db,
+    provider,
+    migrationTableName: 'schema_migrations',
+    migrationLockTableName: 'schema_migrations_lock',
+    // Module ranges (above): a pending 0003_… must still run on a database that has 0300_… applied.
+    allowUnorderedMigrations: true,
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

@@ -1,10 +1,13 @@
+import { hostname } from 'node:os';
 import type { RawBuilder } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Db, SqlDialect } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
 import { withSubscriberClaim } from './claim.js';
 import { createHorizon, type Horizon } from './horizon.js';
-import { describeSubscribers, endBackoff, skipStuckEvent, type SubscriberChange, type SubscriberStatus } from './operations.js';
+import { SEEN_REFRESH_MS } from './liveness.js';
+import { describeSubscribers, endBackoff, forgetSubscriber, skipStuckEvent, topicsOf, type SubscriberChange, type SubscriberStatus } from './operations.js';
+import { createPruner, type Pruner, type PruneOptions } from './retention.js';
 import * as store from './store.js';
 import { parseTopics, type TopicFilter } from './topics.js';
 import type { BatchEventHandler, BatchSubscribeOptions, DomainEvent, EventBus, EventHandler, NewEvent, SubscribeOptions } from './types.js';
@@ -29,6 +32,14 @@ export interface EventBusDeps {
    * skip or retry made by another process takes effect without waiting out the backoff.
    */
   recheckMs?: number;
+  /** How often a running bus tells the checkpoint rows its subscribers are alive (default 60000; see liveness.ts). */
+  seenRefreshMs?: number;
+  /** This process in the rows it registers (default host:pid). */
+  processName?: string;
+  /** Pruning warns about a subscriber nobody runs at most this often (default 1 h). */
+  heldBackWarningEveryMs?: number;
+  /** Events pruning deletes per statement (default 1000). */
+  pruneBatchSize?: number;
 }
 
 /** The bus plus what tests, shutdown and metrics need. */
@@ -37,8 +48,12 @@ export interface ManagedEventBus extends EventBus {
   drain(): Promise<void>;
   /** Matching events each subscriber has not had yet, by subscriber name. */
   lag(): Promise<Record<string, number>>;
-  /** Deletes events older than `olderThanMs` that every consumer has passed; returns how many. */
-  prune(olderThanMs: number): Promise<number>;
+  /**
+   * Deletes events older than `olderThanMs` that every consumer has passed, in bounded batches; returns
+   * how many. Warns now and then about a checkpoint holding them back that no process has run for
+   * longer than that. The hub runs it on a schedule (prune-task.ts).
+   */
+  prune(olderThanMs: number, options?: PruneOptions): Promise<number>;
   /** Every checkpoint row (of this process's subscribers or not), or the one named: lag, backoff, the event it fails on. */
   subscriberStatus(only?: string): Promise<SubscriberStatus[]>;
   /**
@@ -48,6 +63,11 @@ export interface ManagedEventBus extends EventBus {
   skip(name: string, eventId: number): Promise<SubscriberChange>;
   /** Operators: ends a failing subscriber's backoff wait, so its next round runs now. */
   retryNow(name: string): Promise<SubscriberChange>;
+  /**
+   * Operators: deletes the checkpoint of a subscriber no process runs (refused while one registered it
+   * recently, unless `force`). A process that still subscribes it starts it again as a new subscriber.
+   */
+  forget(name: string, force: boolean): Promise<SubscriberChange>;
 }
 
 interface Subscriber {
@@ -70,7 +90,8 @@ type BatchResult =
   | { kind: 'busy' } // another process holds the subscriber
   | { kind: 'waiting'; retryAt: number } // backing off after a failure
   | { kind: 'failed'; eventId: number; error: string }
-  | { kind: 'done'; more: boolean };
+  | { kind: 'done'; more: boolean }
+  | { kind: 'forgotten' }; // an operator deleted its checkpoint: register it again
 
 export function createEventBus(deps: EventBusDeps): ManagedEventBus {
   return new OutboxEventBus(deps);
@@ -87,6 +108,10 @@ class OutboxEventBus implements ManagedEventBus {
   private readonly retryMaxMs: number;
   private readonly maxConcurrent: number;
   private readonly recheckMs: number;
+  private readonly seenRefreshMs: number;
+  private readonly processName: string;
+  private readonly pruner: Pruner;
+  private nextSeenRefresh = 0;
   private loop: Promise<void> | undefined;
   private stopping = false;
   private raisedFromCheckpoints = false;
@@ -100,6 +125,9 @@ class OutboxEventBus implements ManagedEventBus {
     this.retryMaxMs = deps.retryMaxMs ?? 300_000;
     this.maxConcurrent = deps.maxConcurrentDeliveries ?? 4;
     this.recheckMs = deps.recheckMs ?? 5000;
+    this.seenRefreshMs = deps.seenRefreshMs ?? SEEN_REFRESH_MS;
+    this.processName = deps.processName ?? `${hostname()}:${process.pid}`;
+    this.pruner = createPruner(deps);
   }
 
   publish(trx: Db, event: NewEvent): Promise<void> {
@@ -194,41 +222,41 @@ class OutboxEventBus implements ManagedEventBus {
     return out;
   }
 
-  prune(olderThanMs: number): Promise<number> {
-    return store.pruneEvents(this.deps.db, this.deps.clock.now() - olderThanMs);
+  prune(olderThanMs: number, options?: PruneOptions): Promise<number> {
+    return this.pruner(olderThanMs, options);
   }
 
   // ---- operators ----
 
   subscriberStatus(only?: string): Promise<SubscriberStatus[]> {
-    return describeSubscribers(this.deps.db, (name) => this.subscribers.get(name), (failures) => this.backoff(failures), only);
+    return describeSubscribers(this.deps.db, (name) => this.subscribers.get(name), (failures) => this.backoff(failures), this.deps.clock.now(), only);
   }
 
   skip(name: string, eventId: number): Promise<SubscriberChange> {
-    return this.operate(name, true, (conn, s) => skipStuckEvent(conn, name, s?.filter, eventId, this.deps.clock.now()));
+    return this.operate(name, (conn, s) => skipStuckEvent(conn, name, s, eventId, this.deps.clock.now()));
   }
 
   retryNow(name: string): Promise<SubscriberChange> {
-    return this.operate(name, false, (conn) => endBackoff(conn, name, this.deps.clock.now()));
+    return this.operate(name, (conn) => endBackoff(conn, name, this.deps.clock.now()));
+  }
+
+  forget(name: string, force: boolean): Promise<SubscriberChange> {
+    return this.operate(name, (conn) => forgetSubscriber(conn, name, this.deps.clock.now(), force));
   }
 
   /**
    * An operator's change under the delivery's exclusivity: this process's serialisation of the
    * subscriber plus the cross-process claim. Resets the in-memory wait and wakes delivery after it.
    */
-  private async operate(
-    name: string,
-    needsFilter: boolean,
-    change: (conn: Db, s: Subscriber | undefined) => Promise<SubscriberChange>,
-  ): Promise<SubscriberChange> {
+  private async operate(name: string, change: (conn: Db, s: Subscriber | undefined) => Promise<SubscriberChange>): Promise<SubscriberChange> {
     const { db, dialect } = this.deps;
     const s = this.subscribers.get(name);
-    if (!s && needsFilter) return (await store.readConsumer(db, name)) ? { kind: 'unknown-filter' } : { kind: 'missing' };
     if (s?.active) return { kind: 'busy' };
     const claimed = () => withSubscriberClaim(db, dialect.name, name, (conn) => change(conn, s));
     const outcome = (await (s ? this.exclusive(s, claimed) : claimed())) ?? { kind: 'busy' };
-    if (s && (outcome.kind === 'skipped' || outcome.kind === 'retrying')) {
+    if (s && (outcome.kind === 'skipped' || outcome.kind === 'retrying' || outcome.kind === 'forgotten')) {
       if (outcome.kind === 'skipped') s.position = outcome.event.id;
+      if (outcome.kind === 'forgotten') s.registered = false; // forced: the loop registers it again as new
       s.retryAt = 0;
       this.wakeup.notify();
     }
@@ -241,6 +269,7 @@ class OutboxEventBus implements ManagedEventBus {
     while (!this.stopping) {
       try {
         await this.register();
+        await this.refreshSeen();
         const safe = await this.horizon.refresh();
         const now = this.deps.clock.now();
         // Start the scan one further each round, so the concurrency cap cannot starve the last ones.
@@ -263,7 +292,7 @@ class OutboxEventBus implements ManagedEventBus {
     const task = this.exclusive(s, () => this.deliverBatch(s, () => !this.stopping))
       .then((r) => {
         // Go round again at once when there is more, or someone may be waiting for a free slot.
-        if ((r.kind === 'done' && r.more) || this.inflight.size >= this.maxConcurrent) this.wakeup.notify();
+        if ((r.kind === 'done' && r.more) || r.kind === 'forgotten' || this.inflight.size >= this.maxConcurrent) this.wakeup.notify();
       })
       .catch((err) => {
         s.retryAt = this.deps.clock.now() + this.pollIntervalMs;
@@ -289,6 +318,7 @@ class OutboxEventBus implements ManagedEventBus {
       if (r.kind === 'failed') throw new Error(`subscriber ${s.name} failed on event ${r.eventId}: ${r.error}`);
       if (r.kind === 'busy') await delay(Math.min(this.pollIntervalMs, 20));
       if (r.kind === 'waiting') await delay(Math.max(1, r.retryAt - this.deps.clock.now()));
+      if (r.kind === 'forgotten') await this.register();
     }
   }
 
@@ -298,7 +328,10 @@ class OutboxEventBus implements ManagedEventBus {
     return run;
   }
 
-  /** Creates checkpoints for new subscribers: at the safe id, or 0 when fromBeginning. */
+  /**
+   * Creates checkpoints for new subscribers (at the safe id, or 0 when fromBeginning) and records their
+   * filter and this process on the row, new or not.
+   */
   private async register(): Promise<void> {
     const pending = [...this.subscribers.values()].filter((s) => !s.registered);
     if (pending.length === 0) return;
@@ -309,12 +342,25 @@ class OutboxEventBus implements ManagedEventBus {
     }
     for (const s of pending) {
       const start = s.fromBeginning ? 0 : await this.horizon.refresh();
-      await store.registerConsumer(this.deps.db, s.name, start, this.deps.clock.now());
+      await store.registerConsumer(this.deps.db, s.name, start, { topics: topicsOf(s.filter), now: this.deps.clock.now(), by: this.processName });
       const row = await store.readConsumer(this.deps.db, s.name);
       s.position = row?.lastEventId ?? start;
       s.retryAt = row && row.failures > 0 ? this.recheckBy(row.updatedAt + this.backoff(row.failures)) : 0;
       s.registered = true;
     }
+    this.nextSeenRefresh = this.deps.clock.now() + this.seenRefreshMs;
+  }
+
+  /** Now and then (not per event): tells the rows this process still runs their subscribers. */
+  private async refreshSeen(): Promise<void> {
+    const now = this.deps.clock.now();
+    if (now < this.nextSeenRefresh) return;
+    this.nextSeenRefresh = now + this.seenRefreshMs;
+    const mine = [...this.subscribers.values()].filter((s) => s.registered);
+    const seen = await store.markConsumersSeen(this.deps.db, mine.map((s) => s.name), now, this.processName);
+    if (seen === mine.length) return;
+    const rows = new Set((await store.readConsumers(this.deps.db)).map((r) => r.name));
+    for (const s of mine) if (!rows.has(s.name)) this.forgottenMeanwhile(s);
   }
 
   /**
@@ -327,7 +373,7 @@ class OutboxEventBus implements ManagedEventBus {
     const safe = this.horizon.current();
     const result = await withSubscriberClaim(db, dialect.name, s.name, async (conn): Promise<BatchResult> => {
       const row = await store.readConsumer(conn, s.name);
-      if (!row) throw new Error(`subscriber ${s.name} has no checkpoint row`);
+      if (!row) return this.forgottenMeanwhile(s);
       s.position = row.lastEventId;
       this.horizon.raise(row.lastEventId);
       if (row.failures > 0) {
@@ -378,6 +424,14 @@ class OutboxEventBus implements ManagedEventBus {
     this.deps.log.warn({ subscriber: s.name }, 'the checkpoint was changed by an operator during delivery; reading it again');
     s.retryAt = 0;
     return { kind: 'done', more: true };
+  }
+
+  /** An operator forgot (deleted) the checkpoint of a subscriber this process still runs: it starts again as new. */
+  private forgottenMeanwhile(s: Subscriber): BatchResult {
+    this.deps.log.warn({ subscriber: s.name }, 'an operator forgot the checkpoint of a subscriber this process runs; it starts again as a new subscriber');
+    s.registered = false;
+    s.retryAt = 0;
+    return { kind: 'forgotten' };
   }
 
   /** The in-memory wait of a backing-off subscriber, capped so it re-reads its row (see recheckMs). */

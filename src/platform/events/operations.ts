@@ -1,9 +1,10 @@
 import type { Db } from '../db/index.js';
+import { IN_USE_WITHIN_MS, isInUse } from './liveness.js';
 import * as store from './store.js';
-import type { TopicFilter } from './topics.js';
+import { parseTopics, type TopicFilter } from './topics.js';
 
 /**
- * What operators see of subscribers and the two changes they may make (the /event-subscribers API and
+ * What operators see of subscribers and the changes they may make (the /event-subscribers API and
  * `conveyor events`). The bus runs the changes under the same exclusivity as a delivery round.
  */
 
@@ -18,10 +19,10 @@ export interface EventRef {
 
 export interface SubscriberStatus {
   name: string;
-  /** Its topic filter (`['*']`: all), or null when no subscriber of that name is registered in this process. */
+  /** Its topic filter (`['*']`: all), or null when unknown (see filterOf). */
   topics: string[] | null;
   lastEventId: number;
-  /** Matching events after the checkpoint; with topics null, events of every topic (the filter is unknown here). */
+  /** Matching events after the checkpoint; with topics null, events of every topic. */
   lag: number;
   failures: number;
   lastError: string | null;
@@ -30,16 +31,32 @@ export interface SubscriberStatus {
   retryAt: number | null;
   /** The event it fails on (failures > 0 and the filter is known), else null. */
   stuckAt: EventRef | null;
+  /** When a running process last registered or refreshed it (0: never), and which process. */
+  lastSeenAt: number;
+  lastSeenBy: string | null;
+  /** Seen within IN_USE_WITHIN_MS: a process runs it, so forgetting it needs force. */
+  inUse: boolean;
 }
 
-/** Where a subscriber is registered in this process: its filter (undefined = all topics). */
-export type FilterOf = (name: string) => { filter: TopicFilter | undefined } | undefined;
+/** A subscriber as this process knows it from its own code: its filter (undefined = all topics), and whether its bus delivers it. */
+export type LocalSubscriber = { filter: TopicFilter | undefined; registered: boolean };
+export type LocalSubscriberOf = (name: string) => LocalSubscriber | undefined;
 
-export async function describeSubscribers(db: Db, filterOf: FilterOf, backoff: (failures: number) => number, only?: string): Promise<SubscriberStatus[]> {
+/**
+ * The filter of the process that delivers: this process's when its bus runs the subscriber, else the
+ * one stored by the last process that registered it, else this process's code's. Undefined: unknown.
+ */
+export function filterOf(local: LocalSubscriber | undefined, row: store.ConsumerRecord): { filter: TopicFilter | undefined } | undefined {
+  if (local?.registered) return { filter: local.filter };
+  if (row.topics) return { filter: parseTopics(row.topics) };
+  return local ? { filter: local.filter } : undefined;
+}
+
+export async function describeSubscribers(db: Db, localOf: LocalSubscriberOf, backoff: (failures: number) => number, now: number, only?: string): Promise<SubscriberStatus[]> {
   const rows = (await store.readConsumers(db)).filter((r) => only === undefined || r.name === only);
   return Promise.all(
     rows.map(async (row) => {
-      const known = filterOf(row.name);
+      const known = filterOf(localOf(row.name), row);
       const stuck = row.failures > 0;
       return {
         name: row.name,
@@ -51,6 +68,9 @@ export async function describeSubscribers(db: Db, filterOf: FilterOf, backoff: (
         updatedAt: row.updatedAt,
         retryAt: stuck ? row.updatedAt + backoff(row.failures) : null,
         stuckAt: stuck && known ? await firstEventAfter(db, row.lastEventId, known.filter) : null,
+        lastSeenAt: row.seenAt,
+        lastSeenBy: row.seenBy,
+        inUse: isInUse(row.seenAt, now),
       };
     }),
   );
@@ -66,9 +86,12 @@ export async function firstEventAfter(conn: Db, after: number, filter: TopicFilt
 export type SubscriberChange =
   | { kind: 'skipped'; event: EventRef; before: store.ConsumerRow }
   | { kind: 'retrying'; before: store.ConsumerRow }
+  | { kind: 'forgotten'; before: store.ConsumerRecord }
   | { kind: 'missing' }
-  /** No subscriber of that name in this process: its filter, so the event it waits at, is unknown. */
+  /** Its filter, so the event it waits at, is unknown: not recorded, and not subscribed in this process. */
   | { kind: 'unknown-filter' }
+  /** A process registered it recently (forgetting it needs force). */
+  | { kind: 'in-use'; seenAt: number; seenBy: string | null }
   | { kind: 'not-stuck'; lastEventId: number }
   /** Failing, but at another event than the one named (null: no matching event after its checkpoint). */
   | { kind: 'stuck-elsewhere'; stuckAt: EventRef | null }
@@ -76,11 +99,13 @@ export type SubscriberChange =
   | { kind: 'busy' };
 
 /** Moves the checkpoint past `eventId` if that is exactly the event the subscriber fails on; the backoff ends. */
-export async function skipStuckEvent(conn: Db, name: string, filter: TopicFilter | undefined, eventId: number, now: number): Promise<SubscriberChange> {
+export async function skipStuckEvent(conn: Db, name: string, local: LocalSubscriber | undefined, eventId: number, now: number): Promise<SubscriberChange> {
   const row = await store.readConsumer(conn, name);
   if (!row) return { kind: 'missing' };
+  const known = filterOf(local, row);
+  if (!known) return { kind: 'unknown-filter' };
   if (row.failures === 0) return { kind: 'not-stuck', lastEventId: row.lastEventId };
-  const stuckAt = await firstEventAfter(conn, row.lastEventId, filter);
+  const stuckAt = await firstEventAfter(conn, row.lastEventId, known.filter);
   if (stuckAt?.id !== eventId) return { kind: 'stuck-elsewhere', stuckAt };
   const saved = await store.saveConsumer(conn, name, { lastEventId: eventId, updatedAt: now, failures: 0, lastError: null }, row);
   return saved ? { kind: 'skipped', event: stuckAt, before: row } : { kind: 'busy' };
@@ -98,6 +123,20 @@ export async function endBackoff(conn: Db, name: string, now: number): Promise<S
   return saved ? { kind: 'retrying', before: row } : { kind: 'busy' };
 }
 
-function topicsOf(filter: TopicFilter | undefined): string[] {
+/**
+ * Deletes the checkpoint of a subscriber no process runs any more, so it no longer holds back pruning.
+ * Refused while in use unless `force`; then a process that still subscribes it starts it again as new.
+ */
+export async function forgetSubscriber(conn: Db, name: string, now: number, force: boolean): Promise<SubscriberChange> {
+  const row = await store.readConsumer(conn, name);
+  if (!row) return { kind: 'missing' };
+  if (!force && isInUse(row.seenAt, now)) return { kind: 'in-use', seenAt: row.seenAt, seenBy: row.seenBy };
+  // Conditional on still not being seen: a process registering it meanwhile wins.
+  if (await store.deleteConsumer(conn, name, force ? undefined : now - IN_USE_WITHIN_MS)) return { kind: 'forgotten', before: row };
+  const meanwhile = await store.readConsumer(conn, name);
+  return meanwhile ? { kind: 'in-use', seenAt: meanwhile.seenAt, seenBy: meanwhile.seenBy } : { kind: 'missing' };
+}
+
+export function topicsOf(filter: TopicFilter | undefined): string[] {
   return filter ? [...filter.exact, ...filter.prefixes.map((p) => `${p}*`)] : ['*'];
 }

@@ -6,7 +6,7 @@ import { createSubscriberOperations, type SubscriberOperations } from './subscri
 export { registerOpsRoutes } from './routes.js';
 export type { OpsDeps } from './deps.js';
 export type { JobList, JobOperations } from './jobs.js';
-export type { SubscriberOperations } from './subscribers.js';
+export type { ForgottenSubscriber, SubscriberOperations } from './subscribers.js';
 
 export interface Operations {
   jobs: JobOperations;

@@ -73,7 +73,9 @@ export function registerOpsRoutes(app: HubApp, ops: { jobs: JobOperations; subsc
       schema: {
         tags: subscribersTag,
         summary: 'Every event subscriber’s checkpoint, lag, failures, next retry and the event it is stuck at',
-        description: 'Subscribers not subscribed in the answering process have `topics: null`: their lag counts events of every topic and `stuckAt` is null.',
+        description:
+          'A subscriber whose topic filter is unknown (`topics: null`) has a lag that counts events of every topic and no `stuckAt`. ' +
+          '`inUse: false` means no running process has registered it for 5 minutes: if it was removed from the code, forget it (DELETE), as its checkpoint holds back event pruning.',
         response: { 200: Type.Array(S.Subscriber) },
       },
     },
@@ -111,5 +113,27 @@ export function registerOpsRoutes(app: HubApp, ops: { jobs: JobOperations; subsc
       },
     },
     async (request) => ops.subscribers.retry((request.params as { name: string }).name, actor(request)),
+  );
+
+  app.delete(
+    '/event-subscribers/:name',
+    {
+      config: admin,
+      schema: {
+        tags: subscribersTag,
+        summary: 'Forget a subscriber no process runs any more: delete its checkpoint, so it stops holding back event pruning (409 while in use, unless ?force=true)',
+        description:
+          'In use: a running process registered it within the last 5 minutes. With force, a process that still subscribes it starts it again as a new subscriber, without the events it has not had. ' +
+          'Logged at warn level with the operator’s name.',
+        params: S.SubscriberParams,
+        querystring: S.ForgetQuery,
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      const { name } = request.params as { name: string };
+      await ops.subscribers.forget(name, { force: (request.query as { force?: boolean }).force ?? false }, actor(request));
+      return reply.code(204).send(null);
+    },
   );
 }

@@ -7,7 +7,7 @@ const NullableString = (description: string) => Type.Union([Type.String(), Type.
 
 export const JobState = Type.Enum(['queued', 'running', 'dead']);
 
-export const JobIdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+export const JobIdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 
 export const JobsQuery = Type.Object(
   {
@@ -62,7 +62,9 @@ export const EventRef = Type.Object({
 export const Subscriber = Type.Object({
   name: Type.String(),
   topics: Type.Union([Type.Array(Type.String()), Type.Null()], {
-    description: 'Its topic filter (["*"]: every topic); null when it is not subscribed in the process that answers, so its filter is unknown',
+    description:
+      'Its topic filter (["*"]: every topic), as recorded by the last process that registered it (or as the answering process subscribes it); ' +
+      'null when unknown: registered only before filters were recorded, and not subscribed in the answering process',
   }),
   lastEventId: Type.Integer({ description: 'The checkpoint: the last event it is past' }),
   lag: Type.Integer({ description: 'Matching events after the checkpoint; with topics null, events of every topic' }),
@@ -71,7 +73,17 @@ export const Subscriber = Type.Object({
   updatedAt: Type.Integer(),
   retryAt: Ms('Epoch ms of the next attempt while failing (updatedAt + backoff), else null'),
   stuckAt: Type.Union([EventRef, Type.Null()], { description: 'The event it fails on (while failing and its filter is known), else null' }),
+  lastSeenAt: Type.Integer({
+    description: 'Epoch ms when a running process last registered it or renewed that (every minute); 0: never. For checkpoints older than this field, it starts as their updatedAt',
+  }),
+  lastSeenBy: NullableString('The process that did (host:pid)'),
+  inUse: Type.Boolean({ description: 'Seen within the last 5 minutes: a process runs it. Otherwise it may have been removed from the code (forget it with DELETE)' }),
 });
+
+export const ForgetQuery = Type.Object(
+  { force: Type.Optional(Type.Boolean({ default: false, description: 'Forget it even though a process registered it within the last 5 minutes' })) },
+  { additionalProperties: false },
+);
 
 export const SkipBody = Type.Object(
   { eventId: Type.Integer({ minimum: 1, description: 'The id of the event the subscriber is stuck at (its stuckAt.id)' }) },
