@@ -1,24 +1,21 @@
-import { sql } from 'kysely';
 import type { Db } from '../../platform/db/index.js';
-import type { ClaimedJob, JobInfo, TaskCompleted, TaskRepeat } from '../../platform/jobs/index.js';
+import type { JobInfo, TaskCompleted, TaskRepeat } from '../../platform/jobs/index.js';
 import { evaluateRoute } from '../conditions/evaluate.js';
 import { REQUEST_ROOT } from '../conditions/compile.js';
 import type { Flow, FlowStep } from '../definition/flow.js';
-import { enqueueSteps, publishRun, runEvent, STEP_TASK, stepJobKey, type CommitWake, type RuntimeDeps, type StepJob } from './deps.js';
+import { publishRun, type RuntimeDeps, type StepJob } from './deps.js';
 import { cappedJson, parseJson, toJson } from './json.js';
 import { isDeferral } from './local.js';
 import type { StepError } from './module.js';
 import { FatalRunError } from './registry.js';
 import { plainSuccess, tryStep, type RunContext, type Tried } from './step-try.js';
-import * as oneStatement from './one-statement.js';
 import * as store from './store.js';
 import { createWarmStore } from './warm.js';
+import { Abandon, createCommitWriters } from './commit.js';
 
 const MAX_ERROR_CHAIN = 5;
 const MAX_BACKOFF_MS = 86_400_000;
 
-/** Thrown inside a transaction to roll it back when the run moved on without us (ended, or a twin recorded it). */
-class Abandon extends Error {}
 
 export type { RunContext } from './step-try.js';
 
@@ -30,6 +27,8 @@ export type { RunContext } from './step-try.js';
  */
 export function createSupervisor(deps: RuntimeDeps) {
   const { db, clock, log } = deps;
+  const writers = createCommitWriters(deps);
+  const { transaction } = writers;
 
   async function handleStepJob(payload: unknown, job: JobInfo): Promise<void | TaskRepeat | TaskCompleted> {
     const work = payload as StepJob;
@@ -146,7 +145,8 @@ export function createSupervisor(deps: RuntimeDeps) {
   }
 
   /**
-   * Records the finished activation and moves the run on in one transaction: the next activations are
+   * Records the finished activation and moves the run on in one write (commit.ts: one statement where
+   * the database and the run's shape allow, else one transaction): the next activations are
    * enqueued with it, the branch count changes by (next − 1), and at zero the run has succeeded. The
    * step job itself is completed in that same transaction, and the first next activation is enqueued
    * already claimed by this worker, which runs it right after: a run's steps follow one another without
@@ -172,117 +172,29 @@ export function createSupervisor(deps: RuntimeDeps) {
     const context = stretch?.context ?? { ...done.context, [step.id]: done.output };
     const next = done.route ?? stretch?.next ?? evaluateRoute(step, context);
     const chained = stretch?.records ?? [];
-    const finalContext = () => stretch?.context ?? { ...done.context, [step.id]: jsonCopy(done.output) };
-    // The run row's counters as this commit leaves them.
-    const moved = { live_branches: run.live_branches, last_seq: run.last_seq, context_bytes: run.context_bytes };
-    let endedAt = 0;
     const bytes = done.bytes + (stretch?.bytes ?? 0);
-    let ended: 'succeeded' | 'failed' | undefined;
-    let handOn: ClaimedJob | undefined;
-    let handOnSeq = 0;
-    let singleBranch = false;
-    let queued = false;
-    const wake = () => ({ jobs: queued, events: ended !== undefined });
-    const limit = deps.settings.contextBytes;
-    // A single branch going on to at most one step: all its writes in one statement where the database allows.
-    const oneStatementFits =
-      deps.dialect.dataModifyingCtes && typeof record !== 'function' && !done.route && run.live_branches === 1 && next.length <= 1 && run.context_bytes + bytes <= limit;
-    const inOneStatement = async (): Promise<true | undefined> => {
-      const [nextStep] = next;
-      const seq = run.last_seq + chained.length + next.length; // the next step's, when there is one
-      const now = clock.now();
-      const r = await oneStatement.commitStep(db, {
-        run,
-        records: [record as store.NewStep, ...chained],
-        completion: (onlyIf) => job.completionStatement(onlyIf),
-        change: { branches: next.length - 1, newActivations: chained.length + next.length, contextBytes: bytes },
-        next: nextStep === undefined ? undefined : (onlyIf) => job.nextStatement(STEP_TASK, { runId: run.id, stepId: nextStep, seq } satisfies StepJob, { key: stepJobKey(run.id, nextStep, seq) }, onlyIf),
-        succeeded: nextStep === undefined ? { at: now, event: (onlyIf) => deps.events.publishStatement(runEvent('flow.run.succeeded', run, { state: 'succeeded' }), onlyIf) } : undefined,
-      });
-      if (!r.completed) return undefined; // nothing written: the usual way tells a lapsed lease from the rest
-      const a = r.advanced;
-      if (a) {
-        Object.assign(moved, { live_branches: a.liveBranches, last_seq: a.lastSeq, context_bytes: a.contextBytes });
-        if (nextStep === undefined) {
-          endedAt = now;
-          ended = 'succeeded';
-        } else {
-          handOn = r.next ?? undefined;
-          handOnSeq = seq;
-          singleBranch = true;
-          queued = r.next === null;
-        }
-      }
-      afterCommit(wake());
-      return true;
-    };
-    const committedInOne = oneStatementFits
-      ? await inOneStatement().catch((err) => {
-          if (deps.dialect.isUniqueViolation(err)) return false; // a twin recorded this activation
-          throw err;
-        })
-      : undefined;
-    const committed = committedInOne ?? await transaction(async (trx) => {
-      if (typeof record === 'function') await record(trx);
-      const inserts = typeof record === 'function' ? chained : [record, ...chained];
-      if (inserts.length > 0) await store.insertSteps(trx, inserts);
-      if (!(await job.completeIn(trx))) throw new Abandon(); // the lease lapsed: another worker runs this activation
-      const change = { branches: next.length - 1, newActivations: chained.length + next.length, contextBytes: bytes };
-      // The last branch ending within the limits: the same write ends the run (else a second one below).
-      const endsHere = next.length === 0 && run.live_branches === 1 && run.context_bytes + bytes <= limit;
-      const now = clock.now();
-      const endedInAdvance = endsHere
-        ? await store.advanceRun(trx, run.id, change, { succeededAt: now, onlyIf: sql`live_branches = 1 and context_bytes = ${run.context_bytes}` })
-        : undefined;
-      const advanced = endedInAdvance ?? (await store.advanceRun(trx, run.id, change));
-      if (!advanced) throw new Abandon();
-      Object.assign(moved, { live_branches: advanced.liveBranches, last_seq: advanced.lastSeq, context_bytes: advanced.contextBytes });
-      // The stretch numbered its steps from the run as read; had anyone else taken a number, they would clash.
-      if (chained.length > 0 && advanced.lastSeq !== run.last_seq + chained.length + next.length) throw new Abandon();
-      if (advanced.contextBytes > deps.settings.contextBytes) {
-        const error = { step: chained.at(-1)?.step_id ?? step.id, code: 'CONTEXT_TOO_LARGE', message: `the run context reached ${advanced.contextBytes} bytes; flows.contextBytes allows ${deps.settings.contextBytes}` };
-        await store.endRun(trx, run.id, ['running'], 'failed', clock.now(), error);
-        await publishRun(deps, trx, 'flow.run.failed', run, { state: 'failed', error });
-        ended = 'failed';
-        return;
-      }
-      const firstSeq = advanced.lastSeq - next.length + 1;
-      const errorDepth = done.route ? (work.errorDepth ?? 0) : 0;
-      const [first, ...rest] = next;
-      if (first !== undefined) {
-        const nextWork: StepJob = { runId: run.id, stepId: first, seq: firstSeq, ...(errorDepth > 0 ? { errorDepth } : {}) };
-        handOn = (await job.enqueueNext(trx, STEP_TASK, nextWork, { key: stepJobKey(run.id, first, firstSeq) })) ?? undefined;
-        handOnSeq = firstSeq;
-        singleBranch = advanced.liveBranches === 1;
-      }
-      await enqueueSteps(deps, trx, run.id, rest, firstSeq + 1, errorDepth);
-      queued = rest.length > 0 || (first !== undefined && handOn === undefined);
-      if (advanced.liveBranches === 0) {
-        endedAt = endedInAdvance ? now : clock.now();
-        if (!endedInAdvance) await store.endRun(trx, run.id, ['running'], 'succeeded', endedAt);
-        await publishRun(deps, trx, 'flow.run.succeeded', run, { state: 'succeeded' });
-        ended = 'succeeded';
-      }
-    }, wake);
+    const committed = await writers.commit({ run, stepId: step.id, work, job, record, chained, next, bytes, errorRoute: done.route !== undefined });
     if (!committed) {
       const stopped = stretch?.stoppedAt;
       const refused: store.NewStep[] = stopped && !stopped.outcome.ok ? [{ ...stopped.base, state: 'failed', error: cappedJson(stopped.outcome.error, deps.settings.historyBytes) }] : [];
       await recordIfCancelled(run.id, record, [...chained, ...refused]);
+      return undefined; // rolled back: the job was not completed here; the queue completes it as usual
     }
-    if (committed && ended) {
-      log.debug({ runId: run.id, flow: flow.id, state: ended }, 'flow run ended');
+    const finalContext = () => stretch?.context ?? { ...done.context, [step.id]: jsonCopy(done.output) };
+    const after = { ...run, ...committed.counters };
+    if (committed.ended) {
+      log.debug({ runId: run.id, flow: flow.id, state: committed.ended }, 'flow run ended');
       // The only live branch holds every output there is: its context is the run's final one.
-      const whole = ended === 'succeeded' && run.live_branches === 1 && !done.route;
-      deps.runEnded(run.id, whole ? { run: { ...run, ...moved, state: 'succeeded', live_branches: 0, finished_at: endedAt, error: null }, context: finalContext() } : undefined);
+      const whole = committed.ended === 'succeeded' && run.live_branches === 1 && !done.route;
+      deps.runEnded(run.id, whole ? { run: { ...after, state: 'succeeded', live_branches: 0, finished_at: committed.endedAt, error: null }, context: finalContext() } : undefined);
     }
     // With one live branch nobody else can add outputs before the handed-on step reads them, so the
     // context it would load is this one (outputs as stored: JSON round-tripped). An error route's
     // context keeps the error as recorded (possibly cut), so it is loaded as usual.
-    if (committed && handOn && singleBranch && !done.route) {
-      putWarm(run.id, handOnSeq, { run: { ...run, ...moved }, context: finalContext(), tried: stretch?.stoppedAt });
+    if (committed.handOn && committed.singleBranch && !done.route) {
+      putWarm(run.id, committed.handOnSeq, { run: after, context: finalContext(), tried: stretch?.stoppedAt });
     }
-    // Rolled back: the job was not completed here; the queue completes it as usual.
-    return committed ? { completedInTransaction: true, next: handOn } : undefined;
+    return { completedInTransaction: true, next: committed.handOn };
   }
 
   /**
@@ -341,23 +253,6 @@ export function createSupervisor(deps: RuntimeDeps) {
       if (deps.dialect.isUniqueViolation(err)) throw new Abandon();
       throw err;
     }
-  }
-
-  /** A transaction that enqueued work wakes the workers after commit; Abandon rolls it back quietly (false). */
-  async function transaction(work: (trx: Db) => Promise<void>, wake?: () => CommitWake): Promise<boolean> {
-    try {
-      await deps.transaction(work);
-    } catch (err) {
-      if (err instanceof Abandon || deps.dialect.isUniqueViolation(err)) return false;
-      throw err;
-    }
-    afterCommit(wake?.() ?? {});
-    return true;
-  }
-
-  function afterCommit(what: CommitWake): void {
-    // A step handed on to this worker queued nothing: waking the job loop would only poll for nothing.
-    if (what.jobs !== false || what.events !== false) deps.afterCommit(what);
   }
 
   async function markDead(runId: string, err: unknown): Promise<void> {
