@@ -36,6 +36,8 @@ export interface HubOptions {
   demo?: boolean;
   /** Local flow modules besides the built-ins and the plugins' `flowModules` (tests, embedding). */
   flowModules?: LocalModule[];
+  /** Hear other processes' run cancels (PostgreSQL; default true). Off for a short-lived CLI command: it runs no steps. */
+  hearCancels?: boolean;
 }
 
 export interface Hub {
@@ -119,6 +121,7 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
       events,
       jobs,
       settings: config.flows,
+      hearCancels: options.hearCancels,
       modules: [...configuredLocalModules(config.flows, { log: log.child({ component: 'bitrix24' }) }, flowModules), ...flowModules],
       afterCommit: (wake = {}) => {
         if (wake.jobs !== false) jobs.nudge();

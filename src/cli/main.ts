@@ -4,6 +4,7 @@ import { migrateToLatest, openDatabase } from '../platform/db/index.js';
 import { MIGRATIONS } from '../hub.js';
 import { registerFlowCommands } from './flow.js';
 import { registerOpsCommands } from './ops.js';
+import { registerRunCommands } from './runs.js';
 import { startCommand, workerCommand } from './start.js';
 import { usersAdd, usersList, usersPasswd } from './users.js';
 
@@ -79,6 +80,7 @@ users
 
 registerFlowCommands(program);
 registerOpsCommands(program, () => config());
+registerRunCommands(program, () => config());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,10 +1,8 @@
-import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
-import { createHub, type Hub } from '../hub.js';
 import type { Config } from '../platform/config/index.js';
 import { describeAge, type SubscriberStatus } from '../platform/events/index.js';
 import type { JobRecord, JobState } from '../platform/jobs/index.js';
-import { createLogger } from '../platform/logging/index.js';
+import { actor, cut, iso, positive, table, withHub } from './common.js';
 
 /**
  * `conveyor jobs …` and `conveyor events …`: the operations API's work straight on the database, through
@@ -119,46 +117,8 @@ function seen(s: SubscriberStatus, now: number): string {
 // The hub delivering the subscriber re-reads a backing-off subscriber's checkpoint every 5 s (EventBusDeps.recheckMs).
 const RESUME = 'a running hub resumes its delivery within 5 seconds';
 
-/** A hub for one command: no background work; logs (the audit line included) go to stderr, output to stdout. */
-async function withHub(config: Readonly<Config>, work: (hub: Hub) => Promise<void>): Promise<void> {
-  const hub = await createHub(config, { demo: false, log: createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr) });
-  try {
-    await work(hub);
-  } finally {
-    await hub.close();
-  }
-}
-
-function actor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
-}
-
-function positive(what: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${what} must be a positive integer, not "${value}"`);
-    return n;
-  };
-}
 const jobId = positive('the job id');
 
 function jobLine(j: JobRecord): string[] {
   return [String(j.id), j.state, j.task, `${j.attempts}/${j.maxAttempts}`, iso(j.runAt), j.key ?? '', cut(j.lastError ?? '', 60)];
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
-const cut = (text: string, max: number) => {
-  const line = text.replace(/\s+/g, ' ');
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-};
-
-/** Columns padded to their widest cell. */
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
 }

@@ -31,7 +31,9 @@ export {
   type StepOutcome,
   type TransportFactories,
   type RunState,
+  RUN_STATES,
 } from './runtime/index.js';
 export { BUILTIN_LOCAL_MODULES, TRANSFORM_OPS, configuredLocalModules, createBitrix24Modules, BITRIX24_MODULE_NAMES } from './modules/index.js';
 export { registerFlowRoutes, registerFlowCallbackRoutes, type CallbackReceiver } from './api/index.js';
+export { cancelRun, replayRun, runDocument, runPage, STEP_PAGE } from './api/index.js';
 export { createHttpTransport, createNatsTransport, createRabbitTransport, serveNatsModule, serveRabbitModule } from './transports/index.js';

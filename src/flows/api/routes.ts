@@ -2,9 +2,10 @@ import type { HubContext } from '../../platform/context.js';
 import { AppError } from '../../platform/errors/index.js';
 import type { HubApp } from '../../platform/http/index.js';
 import { Type } from 'typebox';
-import { ENDED_STATES, IntakeConflict, type FlowRuntime, type RunRow, type RunState } from '../runtime/index.js';
+import { ENDED_STATES, IntakeConflict, type FlowRuntime, type RunState } from '../runtime/index.js';
+import { cancelRun, loadedFlow, replayRun, runDocument, runPage } from './runs.js';
 import * as S from './schemas.js';
-import { flowDetail, flowSummary, runSummary, stepRecord } from './views.js';
+import { flowDetail, flowSummary } from './views.js';
 
 const read = { permission: 'flows.read' as const };
 const run = { permission: 'flows.run' as const };
@@ -13,14 +14,7 @@ const MAX_KEY_LENGTH = 200;
 
 /** The flows API: intake, flows, runs with their step history, replay and cancel. */
 export function registerFlowRoutes(app: HubApp, ctx: HubContext, flows: FlowRuntime): void {
-  const flowOf = (id: string) => {
-    const entry = flows.registry.get(id);
-    if (!entry) {
-      const known = flows.registry.list().map((e) => e.flow.id);
-      throw new AppError('NOT_FOUND', `Flow "${id}" is not loaded; loaded flows: ${known.length ? known.join(', ') : 'none'} (files in ${ctx.config.flows.dir})`);
-    }
-    return entry;
-  };
+  const flowOf = (id: string) => loadedFlow(flows, id);
 
   app.post(
     '/flows/:id/requests',
@@ -99,9 +93,7 @@ export function registerFlowRoutes(app: HubApp, ctx: HubContext, flows: FlowRunt
     { config: read, schema: { tags, summary: 'Runs, newest first; filter by flow and state (state=dead lists dead-lettered runs)', querystring: S.RunsQuery, response: { 200: S.RunList } } },
     async (request) => {
       const q = request.query as { flow?: string; state?: RunState; before?: string; limit?: number };
-      const limit = q.limit ?? 50;
-      const rows = await flows.runs.list({ flowId: q.flow, state: q.state, before: q.before, limit });
-      return { runs: rows.map(runSummary), next: rows.length === limit ? rows[rows.length - 1]!.id : null };
+      return runPage(flows, { ...q, limit: q.limit ?? 50 });
     },
   );
 
@@ -109,16 +101,8 @@ export function registerFlowRoutes(app: HubApp, ctx: HubContext, flows: FlowRunt
     '/runs/:id',
     { config: read, schema: { tags, summary: 'A run: state, request and every step attempt with timings', params: S.RunIdParams, querystring: S.RunQuery, response: { 200: S.RunDetail } } },
     async (request) => {
-      const found = await mustRun(flows, (request.params as { id: string }).id, ctx);
       const q = request.query as { afterStep?: number; stepLimit?: number };
-      const limit = q.stepLimit ?? 200;
-      const steps = await flows.runs.steps(found.id, q.afterStep ?? 0, limit);
-      return {
-        ...runSummary(found),
-        request: JSON.parse(found.request),
-        steps: steps.map(stepRecord),
-        nextStepsAfter: steps.length === limit ? steps[steps.length - 1]!.id : null,
-      };
+      return runDocument(flows, (request.params as { id: string }).id, q.afterStep, q.stepLimit);
     },
   );
 
@@ -135,36 +119,17 @@ export function registerFlowRoutes(app: HubApp, ctx: HubContext, flows: FlowRunt
       },
     },
     async (request, reply) => {
-      const old = await mustRun(flows, (request.params as { id: string }).id, ctx);
-      const { fromStep } = request.body as { fromStep: string };
-      if (!ENDED_STATES.includes(old.state)) throw new AppError('CONFLICT', `Run ${old.id} is ${old.state}; replay an ended run (cancel it first)`);
-      const entry = flowOf(old.flow_id);
-      if (!entry.flow.steps.has(fromStep)) {
-        throw new AppError('VALIDATION_FAILED', `fromStep: flow ${entry.flow.id} has no step "${fromStep}"; its steps: ${[...entry.flow.steps.keys()].join(', ')}`, [
-          { field: 'fromStep', message: `unknown step "${fromStep}"` },
-        ]);
-      }
-      const replayed = await flows.intake.replay(entry, old, fromStep);
+      const replayed = await replayRun(flows, (request.params as { id: string }).id, (request.body as { fromStep: string }).fromStep);
       reply.header('location', `/runs/${replayed.runId}`);
-      return reply.code(202).send({ runId: replayed.runId, state: replayed.state, replayOf: old.id, fromStep });
+      return reply.code(202).send(replayed);
     },
   );
 
   app.post(
     '/runs/:id/cancel',
     { config: run, schema: { tags, summary: 'Cancel a queued or running run; steps under way in this process are aborted', params: S.RunIdParams, response: { 200: S.Cancelled } } },
-    async (request) => {
-      const found = await mustRun(flows, (request.params as { id: string }).id, ctx);
-      if (!(await flows.intake.cancel(found))) throw new AppError('CONFLICT', `Run ${found.id} has already ended (${(await mustRun(flows, found.id, ctx)).state})`);
-      return { runId: found.id, state: 'cancelled' as const };
-    },
+    async (request) => cancelRun(flows, (request.params as { id: string }).id, `through the API by ${request.principal!.username}`),
   );
-}
-
-async function mustRun(flows: FlowRuntime, id: string, ctx: HubContext): Promise<RunRow> {
-  const found = await flows.runs.read(id);
-  if (!found) throw new AppError('NOT_FOUND', `Run ${id} does not exist (ended runs are kept ${ctx.config.flows.retentionDays} days, flows.retentionDays)`);
-  return found;
 }
 
 function headerOf(value: string | string[] | undefined): string | undefined {

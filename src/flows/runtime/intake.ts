@@ -184,10 +184,10 @@ export function createIntake(deps: RuntimeDeps, startClaimed: (run: store.RunRow
   }
 
   /** Cancels a queued or running run; jobs left behind end quietly, module calls under way are aborted in every process. */
-  async function cancel(run: store.RunRow): Promise<boolean> {
+  async function cancel(run: store.RunRow, by = 'through the API'): Promise<boolean> {
     let done = false;
     await inTransaction(async (trx) => {
-      done = await store.endRun(trx, run.id, ['queued', 'running'], 'cancelled', clock.now(), { code: 'CANCELLED', message: 'cancelled through the API' });
+      done = await store.endRun(trx, run.id, ['queued', 'running'], 'cancelled', clock.now(), { code: 'CANCELLED', message: `cancelled ${by}` });
       if (done) {
         await publishRun(deps, trx, 'flow.run.cancelled', run, { state: 'cancelled' });
         await announceCancel(trx, deps.dialect, run.id); // heard by the other processes once this commits

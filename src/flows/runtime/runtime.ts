@@ -29,6 +29,8 @@ export interface FlowRuntimeOptions {
   transports?: TransportFactories;
   /** Called after commits that enqueued work (the hub wakes its job loop and event dispatcher). */
   afterCommit?: (wake?: CommitWake) => void;
+  /** Hear other processes' run cancels (PostgreSQL LISTEN; default true). A process that runs no steps (the CLI) has nothing to abort. */
+  hearCancels?: boolean;
 }
 
 export interface FlowRuntime {
@@ -157,7 +159,8 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
     buffered: (flow) => bufferOutlook(db, flow, o.clock.now()),
   };
   // Last, so nothing after it can fail and leave the connection open.
-  const cancelListener = await listenForCancels({ database: o.database, cancels: deps.cancels, log, onCancelled: (runId) => deps.runEnded(runId) });
+  const cancelListener =
+    o.hearCancels === false ? undefined : await listenForCancels({ database: o.database, cancels: deps.cancels, log, onCancelled: (runId) => deps.runEnded(runId) });
   async function close(): Promise<void> {
     await cancelListener?.close();
     await modules.close();

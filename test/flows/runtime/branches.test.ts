@@ -134,6 +134,7 @@ for (const kind of TEST_DATABASES) {
       const run = await getRun(f, runId);
       assert.equal(run.state, 'cancelled');
       assert.equal(run.error.code, 'CANCELLED');
+      assert.equal(run.error.message, 'cancelled through the API by Admin', 'who cancelled it');
       assert.equal(afterCalls, 0);
       assert.equal((await f.call('POST', `/runs/${runId}/cancel`)).statusCode, 409);
       const events = await f.hub.ctx.db.selectFrom('events').select('topic').where('entity_id', '=', runId).orderBy('id').execute();
