@@ -41,18 +41,18 @@ export async function callWithDeadline(transport: ModuleTransport, call: StepCal
   const controller = new AbortController();
   const timeoutMs = Math.max(0, call.deadline - Date.now());
   let timer: NodeJS.Timeout | undefined;
+  let onCancel: (() => void) | undefined;
   const late = new Promise<StepOutcome>((resolve) => {
-    const timedOut = () =>
-      resolve({ ok: false, error: { code: 'MODULE_TIMEOUT', message: `module ${call.module} did not answer within ${timeoutMs} ms`, retryable: true } });
-    const cancelled = () => resolve(runCancelled());
     timer = setTimeout(() => {
       controller.abort(new Error('deadline'));
-      timedOut();
+      resolve({ ok: false, error: { code: 'MODULE_TIMEOUT', message: `module ${call.module} did not answer within ${timeoutMs} ms`, retryable: true } });
     }, timeoutMs);
-    cancel.addEventListener('abort', () => {
+    onCancel = () => {
       controller.abort(new Error('cancelled'));
-      cancelled();
-    }, { once: true });
+      resolve(runCancelled());
+    };
+    // Removed after the call: the run's signal is shared by every step of the activation.
+    cancel.addEventListener('abort', onCancel, { once: true });
   });
   try {
     const answer = transport.call(call, controller.signal).catch(
@@ -61,6 +61,7 @@ export async function callWithDeadline(transport: ModuleTransport, call: StepCal
     return await Promise.race([answer, late]);
   } finally {
     clearTimeout(timer);
+    cancel.removeEventListener('abort', onCancel!);
   }
 }
 

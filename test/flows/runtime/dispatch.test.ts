@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
+import { describe, it } from 'node:test';
+import { callWithDeadline } from '../../../src/flows/runtime/dispatch.js';
+import { localTransport } from '../../../src/flows/runtime/local.js';
+import type { StepCall } from '../../../src/flows/runtime/module.js';
+
+const call = (module: string, deadlineMs = 5000): StepCall => ({
+  runId: 'r1',
+  flowId: 'f',
+  flowVersion: 1,
+  stepId: module,
+  module,
+  attempt: 1,
+  idempotencyKey: `r1:${module}:1`,
+  input: {},
+  options: {},
+  deadline: Date.now() + deadlineMs,
+});
+
+describe('callWithDeadline', () => {
+  it('answers with the module output and leaves no listener on the run signal, however many steps share it', async () => {
+    const run = new AbortController();
+    const echo = localTransport({ name: 'echo', run: (_input, c) => ({ step: c.stepId }) });
+    for (let i = 0; i < 50; i++) assert.deepEqual(await callWithDeadline(echo, call('echo'), run.signal), { ok: true, output: { step: 'echo' } });
+    assert.equal(getEventListeners(run.signal, 'abort').length, 0);
+  });
+
+  it('a cancel aborts the call under way; a deadline too; an aborted run signal never reaches the module', async () => {
+    const run = new AbortController();
+    let seen: AbortSignal | undefined;
+    const hold = localTransport({ name: 'hold', run: (_input, _c, signal) => ((seen = signal), new Promise(() => undefined)) });
+    const pending = callWithDeadline(hold, call('hold'), run.signal);
+    run.abort();
+    const cancelled = await pending;
+    assert.equal(!cancelled.ok && cancelled.error.code, 'RUN_CANCELLED');
+    assert.equal(seen?.aborted, true);
+    const late = await callWithDeadline(hold, call('hold', 20), new AbortController().signal);
+    assert.equal(!late.ok && late.error.code, 'MODULE_TIMEOUT');
+    let called = false;
+    const never = localTransport({ name: 'never', run: () => ((called = true), {}) });
+    const refused = await callWithDeadline(never, call('never'), run.signal);
+    assert.equal(!refused.ok && refused.error.code, 'RUN_CANCELLED');
+    assert.equal(called, false);
+  });
+});
