@@ -1,4 +1,4 @@
-import { normaliseEmail, normalisePhone, PHONE_HINT } from '../values/index.js';
+import { checkEmail, checkPhone, type CheckedValue } from '../values/index.js';
 
 /** What the value rules need to know about a parameter (a row of `parameters`). */
 export interface ParameterInfo {
@@ -15,6 +15,7 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\
 const NUMBER = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
 
 const bad = (message: string): Checked => ({ ok: false, message });
+const asChecked = (c: CheckedValue): Checked => ('stored' in c ? { ok: true, stored: c.stored } : bad(c.problem));
 
 /**
  * Checks one value against its parameter's type and returns the text to store: phones in E.164,
@@ -29,14 +30,10 @@ export function checkParameterValue(parameter: ParameterInfo, value: unknown): C
   if (typeof value !== 'string') return bad(`must be a string (a ${parameter.type} value), or null to remove it`);
   if (value.trim() === '') return bad('is empty; send null to remove the value');
   switch (parameter.type) {
-    case 'phone': {
-      const phone = normalisePhone(value);
-      return phone ? { ok: true, stored: phone } : bad(`"${value}" is not a phone number; ${PHONE_HINT}`);
-    }
-    case 'email': {
-      const email = normaliseEmail(value);
-      return email ? { ok: true, stored: email } : bad(`"${value}" is not an email address`);
-    }
+    case 'phone':
+      return asChecked(checkPhone(value));
+    case 'email':
+      return asChecked(checkEmail(value));
     case 'text':
       return value.length <= MAX_TEXT ? { ok: true, stored: value } : bad(`is longer than ${MAX_TEXT} characters`);
     case 'date': {

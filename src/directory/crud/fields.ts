@@ -1,29 +1,23 @@
 import { Type, type TSchema } from 'typebox';
 import type { SqlDialect } from '../../platform/db/index.js';
 import { AppError } from '../../platform/errors/index.js';
-import { innProblem, kppProblem, normaliseEmail, normalisePhone, ogrnProblem, PHONE_HINT } from '../values/index.js';
+import { checkEmail, checkPhone, innProblem, kppProblem, ogrnProblem, type CheckedValue } from '../values/index.js';
 import { formatTimestamp, parseTimestamp } from './time-format.js';
 
 /** Checked strings: phones are stored in E.164, emails with a lower-case domain, identifiers as sent. */
 type RuledKind = 'phone' | 'email' | 'inn' | 'ogrn' | 'kpp';
 export type FieldKind = 'string' | 'text' | 'integer' | 'number' | 'boolean' | 'timestamp' | 'json' | RuledKind;
 
-const RULES: Record<RuledKind, { maxLength: number; about: string; check(value: string): { stored: string } | { problem: string } }> = {
+const RULES: Record<RuledKind, { maxLength: number; about: string; check(value: string): CheckedValue }> = {
   phone: {
     maxLength: 64,
     about: 'Stored in E.164 (+79991234567); numbers without + are read as Russian',
-    check: (v) => {
-      const phone = normalisePhone(v);
-      return phone ? { stored: phone } : { problem: `"${v}" is not a valid phone number; ${PHONE_HINT}` };
-    },
+    check: checkPhone,
   },
   email: {
     maxLength: 254,
     about: 'An email address; its domain is stored in lower case',
-    check: (v) => {
-      const email = normaliseEmail(v);
-      return email ? { stored: email } : { problem: `"${v}" is not an email address` };
-    },
+    check: checkEmail,
   },
   inn: { maxLength: 12, about: 'INN: 10 digits (organisation) or 12 (entrepreneur, person), check digits verified', check: identifier(innProblem) },
   ogrn: { maxLength: 15, about: 'OGRN (13 digits) or OGRNIP (15 digits), check digit verified', check: identifier(ogrnProblem) },
@@ -31,7 +25,7 @@ const RULES: Record<RuledKind, { maxLength: number; about: string; check(value: 
 };
 
 function identifier(problemOf: (value: string) => string | null) {
-  return (value: string) => {
+  return (value: string): CheckedValue => {
     const problem = problemOf(value);
     return problem ? { problem: `"${value}" ${problem}` } : { stored: value };
   };

@@ -3,3 +3,4 @@
 export { normalisePhone, PHONE_HINT, DEFAULT_PHONE_REGION } from './phone.js';
 export { normaliseEmail } from './email.js';
 export { innProblem, kppProblem, ogrnProblem } from './ru-identifiers.js';
+export { checkEmail, checkPhone, type CheckedValue } from './checked.js';
