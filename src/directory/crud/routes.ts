@@ -30,7 +30,8 @@ export function registerEntityRoutes(app: HubApp, service: EntityService): void 
   app.get(
     `${def.path}/:id`,
     { config: read, schema: { tags, params: IdParams, summary: `Get a ${def.label.toLowerCase()} by id`, response: { 200: item } } },
-    async (request) => service.get((request.params as { id: number }).id, request.principal),
+    // Not async: the promise is handed to Fastify as it is, without one more to adopt it.
+    (request) => service.get((request.params as { id: number }).id, request.principal),
   );
 
   const createBody = inputSchema(def, true);

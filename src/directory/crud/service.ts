@@ -4,8 +4,8 @@ import type { HubContext } from '../../platform/context.js';
 import type { Db } from '../../platform/db/index.js';
 import { AppError, notFound } from '../../platform/errors/index.js';
 import type { EntityDef, Item, Row } from './entity.js';
-import { fromDb, toDb, type FieldDef } from './fields.js';
-import { formatTimestamp } from './time-format.js';
+import { toDb } from './fields.js';
+import { compileToItem } from './item-mapper.js';
 
 export interface ListQuery {
   limit?: number;
@@ -30,21 +30,11 @@ export class EntityService {
     private readonly ctx: HubContext,
     private readonly lookup: EntityLookup,
   ) {
-    this.outputFields = Object.entries(def.fields).filter(([, field]) => !field.writeOnly);
+    this.toItem = compileToItem(def);
   }
 
-  /** The fields an item shows, listed once: toItem runs for every row served. */
-  private readonly outputFields: [string, FieldDef][];
-
-  toItem(row: Row): Item {
-    const item: Item = { [this.def.idField]: Number(row.id) };
-    for (const [name, field] of this.outputFields) item[name] = fromDb(field, row[field.column]);
-    if (this.def.timestamps !== false) {
-      item.createTime = formatTimestamp(row.created_at as number);
-      item.updateTime = formatTimestamp(row.updated_at as number);
-    }
-    return item;
-  }
+  /** Row → item, generated once per entity (item-mapper.ts): it runs for every row served. */
+  readonly toItem: (row: Row) => Item;
 
   async decorate(items: Item[], db: Db = this.ctx.db): Promise<Item[]> {
     if (this.def.decorate && items.length > 0) await this.def.decorate(this.ctx, items, db);
@@ -79,7 +69,7 @@ export class EntityService {
     // Outside a transaction and without a scope, a by-id read takes the prepared fast path.
     const fast = db === this.ctx.db && !(principal && this.def.readScope?.(principal));
     if (fast && this.def.fastGet) {
-      const item = await this.def.fastGet(this.ctx, id, (r) => this.toItem(r));
+      const item = await this.def.fastGet(this.ctx, id, this.toItem);
       if (!item) throw notFound(this.def.label, id);
       return item;
     }

@@ -54,9 +54,16 @@ function openSqlite(file: string, onBackgroundError?: (message: string) => void)
   // Kysely prepares every statement afresh; reusing them by SQL text saves a large share of each query.
   // Safe because Kysely runs one statement at a time on this connection.
   const prepare = statementCache((sql) => sqlite.prepare(sql));
-  const database = { prepare, close: () => sqlite.close() } as unknown as SqliteDatabase.Database;
+  const snapshotReader = file === ':memory:' ? undefined : sqliteReader(file);
+  const read = snapshotReader ?? sqliteSameConnectionReader(prepare);
+  // Every writer statement ends the reader's shared snapshot first, so reads see what was just written.
+  const release = snapshotReader ? snapshotReader.release : () => undefined;
+  const writerPrepare = (sql: string) => {
+    release();
+    return prepare(sql);
+  };
+  const database = { prepare: writerPrepare, close: () => sqlite.close() } as unknown as SqliteDatabase.Database;
   const db = new Kysely({ dialect: new SqliteDialect({ database }) });
-  const read = file === ':memory:' ? sqliteSameConnectionReader(prepare) : sqliteReader(file);
   return {
     db,
     dialect: dialectFor('sqlite'),
