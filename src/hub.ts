@@ -36,8 +36,12 @@ export interface HubOptions {
   demo?: boolean;
   /** Local flow modules besides the built-ins and the plugins' `flowModules` (tests, embedding). */
   flowModules?: LocalModule[];
-  /** Hear other processes' run cancels (PostgreSQL; default true). Off for a short-lived CLI command: it runs no steps. */
-  hearCancels?: boolean;
+  /**
+   * A short-lived command (`jobs`, `events`, `runs`, `users`): it starts no background work, so the
+   * Roistat sync is not started, remote flow modules are not connected, nothing hears other processes'
+   * run cancels, and the flows are the versions the hubs registered, not the files (createFlowRuntime).
+   */
+  command?: boolean;
 }
 
 export interface Hub {
@@ -107,7 +111,7 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
     if (Array.isArray(mod.flowModules)) flowModules.push(...mod.flowModules);
     if (typeof mod.register === 'function') await mod.register(ctx);
   }
-  const roistat = await startRoistatSync(ctx);
+  const roistat = options.command ? undefined : await startRoistatSync(ctx);
   let flows: FlowRuntime;
   const callbackReceivers = new Map<string, CallbackReceiver>();
   try {
@@ -121,7 +125,7 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
       events,
       jobs,
       settings: config.flows,
-      hearCancels: options.hearCancels,
+      command: options.command,
       modules: [...configuredLocalModules(config.flows, { log: log.child({ component: 'bitrix24' }) }, flowModules), ...flowModules],
       afterCommit: (wake = {}) => {
         if (wake.jobs !== false) jobs.nudge();

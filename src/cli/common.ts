@@ -6,15 +6,15 @@ import { createLogger } from '../platform/logging/index.js';
 // Helpers of the commands that work on a hub's database (`jobs`, `events`, `runs`).
 
 /**
- * A hub for one command: no background work (no job workers, so no step runs here; no event delivery),
- * no connection hearing other processes' run cancels; logs (the audit line included) go to stderr,
- * output to stdout.
+ * A hub for one command (createHub's `command`): no background work, no step runs here, no connections
+ * to remote modules or for other processes' cancels, the flows as the hubs registered them; logs (the
+ * audit line included) go to stderr, output to stdout.
  */
-export async function withHub(config: Readonly<Config>, work: (hub: Hub) => Promise<void>): Promise<void> {
+export async function withHub<T>(config: Readonly<Config>, work: (hub: Hub) => Promise<T>): Promise<T> {
   const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr);
-  const hub = await createHub(config, { demo: false, log, hearCancels: false });
+  const hub = await createHub(config, { demo: false, log, command: true });
   try {
-    await work(hub);
+    return await work(hub);
   } finally {
     await hub.close();
   }

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { hashPassword } from '../platform/auth/index.js';
 import type { Config } from '../platform/config/index.js';
-import { createHub } from '../hub.js';
+import { withHub } from './common.js';
 
 async function readPassword(): Promise<string> {
   const fromEnv = process.env.CONVEYOR_NEW_PASSWORD;
@@ -13,15 +13,6 @@ async function readPassword(): Promise<string> {
     return line;
   }
   throw new Error('no password given: pass it on stdin or in CONVEYOR_NEW_PASSWORD');
-}
-
-async function withHub<T>(config: Readonly<Config>, work: (hub: Awaited<ReturnType<typeof createHub>>) => Promise<T>): Promise<T> {
-  const hub = await createHub({ ...config, log: { level: 'warn' as const } }, { demo: false });
-  try {
-    return await work(hub);
-  } finally {
-    await hub.close();
-  }
 }
 
 export async function usersList(config: Readonly<Config>): Promise<void> {

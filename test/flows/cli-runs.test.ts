@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -195,6 +195,44 @@ for (const kind of TEST_DATABASES) {
       const unknown = await conveyor('cancel', '01ARZ3NDEKTSV4RRFFQ69G5FAV');
       assert.equal(unknown.code, 1);
       assert.match(unknown.stderr, /Run 01ARZ3NDEKTSV4RRFFQ69G5FAV does not exist/);
+    });
+
+    it('a command reads the flows the hubs registered, not the files: a broken or edited file and an unreachable module change nothing', async () => {
+      const old = (await runToEnd(f, 'quick', { order: 11 })).runId as string;
+      const versions = async () => (await f.hub.ctx.db.selectFrom('flow_versions').select(['flow_id', 'version']).orderBy('flow_id').orderBy('version').execute()).map((v) => `${v.flow_id}@${v.version}`);
+      const before = await versions();
+      // The folder as an operator may leave it mid-edit: quick.yaml changed (a step c the hub does not run), a broken file.
+      const editedDir = join(cliDir, 'flows');
+      mkdirSync(editedDir, { recursive: true });
+      const quick = flowFiles(target.url)['quick.yaml'].replace('b: { subsystem: set, options: { values: { done: true } } }', 'b: { subsystem: set, next: [c] }\n  c: { subsystem: set }');
+      writeFileSync(join(editedDir, 'quick.yaml'), quick);
+      writeFileSync(join(editedDir, 'broken.yaml'), 'id: broken\nsteps:\n  a: { subsystem: no-such-module, next: [nowhere] }\n');
+      const edited = join(cliDir, 'edited.yaml');
+      // A NATS module at a port nothing listens on: a command must not try to reach it.
+      writeFileSync(edited, ['demo: { seed: false }', `flows: { dir: ${JSON.stringify(editedDir)}, modules: { far: { transport: nats, servers: "nats://127.0.0.1:9" } } }`, ''].join('\n'));
+      const withEdited = (...args: string[]) => {
+        const env = { ...process.env, CONVEYOR_CONFIG: '', CONVEYOR_PLUGINS: '', LOG_LEVEL: 'info' };
+        return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          execFile(process.execPath, ['bin/conveyor.js', '--config', edited, '--database', f.db.url, 'runs', ...args], { cwd: root, env }, (err, stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+          );
+        });
+      };
+
+      const list = await withEdited('list', '--flow', 'quick', '--limit', '1');
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(rowsOf(list.stdout)[0]!, new RegExp(`^${old}\\s+quick\\s+v1\\s+succeeded`));
+      const notRun = await withEdited('replay', old, '--from', 'c');
+      assert.equal(notRun.code, 1);
+      assert.match(notRun.stderr, /fromStep: flow quick has no step "c"; its steps: a, b/, 'the version the hub runs, not the edited file');
+      const replay = await withEdited('replay', old, '--from', 'b');
+      assert.equal(replay.code, 0, replay.stderr);
+      const runId = replay.stdout.trim();
+      await eventually('the hub to run the replay to its end', async () => (await getRun(f, runId)).state === 'succeeded');
+      const run = await getRun(f, runId);
+      assert.equal(run.version, 1);
+      assert.deepEqual(run.steps.map((s: { stepId: string }) => s.stepId), ['a', 'b']);
+      assert.deepEqual(await versions(), before, 'a command registers no flow version');
     });
 
     if (kind === 'postgres') {

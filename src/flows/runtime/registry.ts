@@ -6,7 +6,7 @@ import { loadFlowFile } from '../definition/load.js';
 import { parseFlow } from '../definition/parse.js';
 import type { Flow } from '../definition/flow.js';
 import { canonicalJson, sha256 } from './json.js';
-import { findVersionByHash, insertNextVersion, readVersionDefinition } from './store.js';
+import { findVersionByHash, insertNextVersion, readLatestVersions, readVersionDefinition } from './store.js';
 
 const FLOW_EXTENSIONS = new Set(['.yaml', '.yml', '.json', '.php']);
 
@@ -68,8 +68,28 @@ export interface FlowRegistry {
 export async function createFlowRegistry(deps: { db: Db; dialect: SqlDialect; clock: Clock; modules: readonly string[] }, flows: Flow[]): Promise<FlowRegistry> {
   const current = new Map<string, FlowEntry>();
   for (const flow of flows) current.set(flow.id, { flow, version: await storeVersion(deps, flow) });
-  const older = new Map<string, Promise<Flow>>();
+  return registryOf(deps, current);
+}
 
+/**
+ * For a command-line process: the flows as the hubs registered them (the latest stored version of
+ * each), not as the files read now, and nothing written. A file being edited or broken does not stop
+ * `conveyor runs list`, and a replay runs on the version the hubs run. A stored version that no
+ * longer parses (a module since removed) is left out and reported in `problems`.
+ */
+export async function createStoredFlowRegistry(deps: { db: Db; modules: readonly string[] }): Promise<{ registry: FlowRegistry; problems: string[] }> {
+  const current = new Map<string, FlowEntry>();
+  const problems: string[] = [];
+  for (const { flowId, version, definition } of await readLatestVersions(deps.db)) {
+    const parsed = parseStoredVersion(deps.modules, flowId, version, definition);
+    if ('problem' in parsed) problems.push(parsed.problem);
+    else current.set(flowId, { flow: parsed.flow, version });
+  }
+  return { registry: registryOf(deps, current), problems };
+}
+
+function registryOf(deps: { db: Db; modules: readonly string[] }, current: Map<string, FlowEntry>): FlowRegistry {
+  const older = new Map<string, Promise<Flow>>();
   return {
     get: (id) => current.get(id),
     list: () => [...current.values()],
@@ -106,11 +126,15 @@ async function storeVersion(deps: { db: Db; dialect: SqlDialect; clock: Clock },
 async function loadStoredVersion(deps: { db: Db; modules: readonly string[] }, flowId: string, version: number): Promise<Flow> {
   const text = await readVersionDefinition(deps.db, flowId, version);
   if (text === undefined) throw new FatalRunError(`flow ${flowId} version ${version} is not stored`);
-  const result = parseFlow(JSON.parse(text), `${flowId}@v${version}`, { modules: deps.modules });
-  if (result.problems) {
-    throw new FatalRunError(`flow ${flowId} version ${version} no longer loads: ${result.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
-  }
-  return result.flow;
+  const parsed = parseStoredVersion(deps.modules, flowId, version, text);
+  if ('problem' in parsed) throw new FatalRunError(parsed.problem);
+  return parsed.flow;
+}
+
+function parseStoredVersion(modules: readonly string[], flowId: string, version: number, text: string): { flow: Flow } | { problem: string } {
+  const result = parseFlow(JSON.parse(text), `${flowId}@v${version}`, { modules });
+  if (!result.problems) return { flow: result.flow };
+  return { problem: `flow ${flowId} version ${version} no longer loads: ${result.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}` };
 }
 
 /** A run that can never go on (its flow version is gone or broken): it is marked dead at once, not retried. */

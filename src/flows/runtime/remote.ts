@@ -36,3 +36,15 @@ export async function connectRemoteModules(modules: FlowsSettings['modules'], fa
   }
   return out;
 }
+
+/** Remote modules for a process that calls none (the CLI): known by name, so stored flows naming them parse; a call is refused. */
+export function remoteModulesByName(modules: FlowsSettings['modules']): Map<string, ModuleTransport> {
+  const out = new Map<string, ModuleTransport>();
+  for (const [name, settings] of Object.entries(modules)) {
+    out.set(name, {
+      kind: settings.transport === 'http' ? 'http' : 'queue',
+      call: () => Promise.reject(new Error(`module ${name} is not connected in a command-line process, which runs no steps`)),
+    });
+  }
+  return out;
+}

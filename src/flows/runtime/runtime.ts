@@ -10,8 +10,8 @@ import { bufferOutlook, type BufferOutlook } from './buffer.js';
 import { listenForCancels } from './cancel-broadcast.js';
 import { createIntake, type Intake } from './intake.js';
 import type { LocalModule } from './module.js';
-import { connectRemoteModules, type TransportFactories } from './remote.js';
-import { createFlowRegistry, readFlowDirectory, type FlowRegistry } from './registry.js';
+import { connectRemoteModules, remoteModulesByName, type TransportFactories } from './remote.js';
+import { createFlowRegistry, createStoredFlowRegistry, readFlowDirectory, type FlowRegistry } from './registry.js';
 import type { Flow } from '../definition/flow.js';
 import * as store from './store.js';
 import { createSupervisor, type Supervisor } from './supervisor.js';
@@ -29,8 +29,12 @@ export interface FlowRuntimeOptions {
   transports?: TransportFactories;
   /** Called after commits that enqueued work (the hub wakes its job loop and event dispatcher). */
   afterCommit?: (wake?: CommitWake) => void;
-  /** Hear other processes' run cancels (PostgreSQL LISTEN; default true). A process that runs no steps (the CLI) has nothing to abort. */
-  hearCancels?: boolean;
+  /**
+   * A command-line process (`conveyor runs …`): it runs no steps, so remote modules are known by name
+   * and not connected, nothing hears other processes' cancels, and nothing is enqueued; the flows are
+   * the versions the hubs registered (createStoredFlowRegistry), not the files.
+   */
+  command?: boolean;
 }
 
 export interface FlowRuntime {
@@ -67,7 +71,7 @@ const PRUNE_CHUNK = 500;
  * Workers started later pick them up; every process of one hub must load the same flows and modules.
  */
 export async function createFlowRuntime(o: FlowRuntimeOptions): Promise<FlowRuntime> {
-  const remote = await connectRemoteModules(o.settings.modules, o.transports ?? {});
+  const remote = o.command ? remoteModulesByName(o.settings.modules) : await connectRemoteModules(o.settings.modules, o.transports ?? {});
   let modules: ModuleDirectory | undefined;
   try {
     modules = createModuleDirectory([...BUILTIN_LOCAL_MODULES, ...(o.modules ?? [])], remote);
@@ -80,11 +84,11 @@ export async function createFlowRuntime(o: FlowRuntimeOptions): Promise<FlowRunt
 
 async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Promise<FlowRuntime> {
   const names = modules.names();
-  const flows = await readFlowDirectory(o.settings.dir, names);
   const { db, dialect } = o.database;
-  const registry = await createFlowRegistry({ db, dialect, clock: o.clock, modules: names }, flows);
-  const waiters = new Map<string, Set<(outcome?: EndedRun) => void>>();
   const log = o.log.child({ component: 'flows' });
+  const flows = o.command ? [] : await readFlowDirectory(o.settings.dir, names);
+  const registry = o.command ? await storedRegistry(db, names, log) : await createFlowRegistry({ db, dialect, clock: o.clock, modules: names }, flows);
+  const waiters = new Map<string, Set<(outcome?: EndedRun) => void>>();
 
   const groupCommit = createGroupCommit(db, dialect);
   const deps: RuntimeDeps = {
@@ -125,7 +129,7 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
   o.jobs.defineTask(PRUNE_TASK, async () => void (await prune()));
   o.jobs.schedule(PRUNE_TASK, '29 4 * * *', PRUNE_TASK);
   if (flows.some((f) => f.intake.mode !== 'immediate')) await o.jobs.enqueue(db, RELEASE_TASK, {}, { key: RELEASE_TASK });
-  log.info({ dir: o.settings.dir, flows: registry.list().map((e) => `${e.flow.id}@v${e.version}`) }, flows.length ? 'flows loaded' : 'no flows loaded');
+  if (!o.command) log.info({ dir: o.settings.dir, flows: registry.list().map((e) => `${e.flow.id}@v${e.version}`) }, flows.length ? 'flows loaded' : 'no flows loaded');
 
   async function waitForEnd(runId: string, ms: number, fresh = false): Promise<{ run?: store.RunRow; context?: Record<string, unknown> }> {
     const deadline = Date.now() + ms;
@@ -160,10 +164,16 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
   };
   // Last, so nothing after it can fail and leave the connection open.
   const cancelListener =
-    o.hearCancels === false ? undefined : await listenForCancels({ database: o.database, cancels: deps.cancels, log, onCancelled: (runId) => deps.runEnded(runId) });
+    o.command ? undefined : await listenForCancels({ database: o.database, cancels: deps.cancels, log, onCancelled: (runId) => deps.runEnded(runId) });
   async function close(): Promise<void> {
     await cancelListener?.close();
     await modules.close();
   }
   return { registry, modules, intake, supervisor, deps, runs, prune, waitForEnd, close };
+}
+
+async function storedRegistry(db: Database['db'], modules: readonly string[], log: Logger): Promise<FlowRegistry> {
+  const { registry, problems } = await createStoredFlowRegistry({ db, modules });
+  for (const problem of problems) log.warn(problem);
+  return registry;
 }

@@ -80,6 +80,13 @@ export async function insertNextVersion(db: Db, v: { flowId: string; hash: strin
   return version;
 }
 
+/** The latest stored version of every flow: what the hubs that ran last registered. */
+export async function readLatestVersions(db: Db): Promise<{ flowId: string; version: number; definition: string }[]> {
+  const { rows } = await sql<{ flow_id: string; version: number; definition: string }>`select v.flow_id, v.version, v.definition from flow_versions v
+    where v.version = (select max(w.version) from flow_versions w where w.flow_id = v.flow_id) order by v.flow_id`.execute(db);
+  return rows.map((r) => ({ flowId: String(r.flow_id), version: Number(r.version), definition: String(r.definition) }));
+}
+
 export async function readVersionDefinition(db: Db, flowId: string, version: number): Promise<string | undefined> {
   const row = await db.selectFrom('flow_versions').select('definition').where('flow_id', '=', flowId).where('version', '=', version).executeTakeFirst();
   return row?.definition as string | undefined;
