@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { cancelRun, replayRun, runDocument, runPage, RUN_STATES, STEP_PAGE, type RunState } from '../flows/index.js';
+import { CANCEL_POLL_MS, cancelRun, replayRun, runDocument, runPage, RUN_STATES, STEP_PAGE, type RunState } from '../flows/index.js';
 import type { Config } from '../platform/config/index.js';
 import { actor, cut, iso, positive, table, withHub } from './common.js';
 
@@ -61,12 +61,9 @@ export function registerRunCommands(program: Command, config: () => Readonly<Con
       withHub(config(), async ({ flows, ctx }) => {
         await cancelRun(flows, runId, `on the command line by ${actor()}`);
         ctx.log.warn({ runId, by: actor() }, 'flow run cancelled by an operator');
-        // On PostgreSQL the cancel's NOTIFY reaches every hub process; SQLite has no such channel.
-        const reach =
-          ctx.dialect.name === 'postgres'
-            ? 'every running hub process aborts its module calls of the run now'
-            : 'a module call under way in the running hub finishes, but its result is not taken and no later step runs';
-        console.log(`run ${runId} cancelled; ${reach}`);
+        // On PostgreSQL the cancel's NOTIFY reaches every hub process; on SQLite the hub polls (cancel-broadcast.ts).
+        const reach = ctx.dialect.name === 'postgres' ? 'now' : `within ${CANCEL_POLL_MS} ms`;
+        console.log(`run ${runId} cancelled; a running hub aborts its module calls of the run ${reach}, and no later step runs`);
       }),
     );
   runs

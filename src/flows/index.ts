@@ -32,6 +32,7 @@ export {
   type TransportFactories,
   type RunState,
   RUN_STATES,
+  CANCEL_POLL_MS,
 } from './runtime/index.js';
 export { BUILTIN_LOCAL_MODULES, TRANSFORM_OPS, configuredLocalModules, createBitrix24Modules, BITRIX24_MODULE_NAMES } from './modules/index.js';
 export { registerFlowRoutes, registerFlowCallbackRoutes, type CallbackReceiver } from './api/index.js';

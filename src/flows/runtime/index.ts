@@ -9,5 +9,6 @@ export { IntakeConflict, type Accepted } from './intake.js';
 export { RUN_STATES, ENDED_STATES, type RunState, type StepState, type RunRow, type StepRow } from './store.js';
 export { STEP_TASK, RELEASE_TASK, PRUNE_TASK, type FlowsSettings } from './deps.js';
 export { RUN_ID_PATTERN } from './ids.js';
+export { CANCEL_POLL_MS } from './cancel-broadcast.js';
 export { connectRemoteModules, type TransportFactories, type TransportFactory, type RemoteModuleSettings } from './remote.js';
 export type { BufferOutlook } from './buffer.js';
