@@ -66,14 +66,16 @@ for (const kind of TEST_DATABASES) {
       rmSync(cliDir, { recursive: true, force: true });
     });
 
-    function conveyor(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    /** `conveyor runs <args>` on the hub's database, with the configuration file given. */
+    function runsWith(configFile: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
       const env = { ...process.env, CONVEYOR_CONFIG: '', CONVEYOR_PLUGINS: '', LOG_LEVEL: 'info' };
       return new Promise((resolve) => {
-        execFile(process.execPath, ['bin/conveyor.js', '--config', cliConfig, '--database', f.db.url, 'runs', ...args], { cwd: root, env }, (err, stdout, stderr) =>
+        execFile(process.execPath, ['bin/conveyor.js', '--config', configFile, '--database', f.db.url, 'runs', ...args], { cwd: root, env }, (err, stdout, stderr) =>
           resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         );
       });
     }
+    const conveyor = (...args: string[]) => runsWith(cliConfig, ...args);
     const rowsOf = (stdout: string) => stdout.trim().split('\n').slice(1).filter((l) => !l.startsWith('more:'));
 
     it('list: newest first, filtered by flow and state, paged with the "more:" command; the same runs as GET /runs', async () => {
@@ -208,14 +210,7 @@ for (const kind of TEST_DATABASES) {
       const edited = join(cliDir, 'edited.yaml');
       // A NATS module at a port nothing listens on: a command must not try to reach it.
       writeFileSync(edited, ['demo: { seed: false }', `flows: { dir: ${JSON.stringify(editedDir)}, modules: { far: { transport: nats, servers: "nats://127.0.0.1:9" } } }`, ''].join('\n'));
-      const withEdited = (...args: string[]) => {
-        const env = { ...process.env, CONVEYOR_CONFIG: '', CONVEYOR_PLUGINS: '', LOG_LEVEL: 'info' };
-        return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-          execFile(process.execPath, ['bin/conveyor.js', '--config', edited, '--database', f.db.url, 'runs', ...args], { cwd: root, env }, (err, stdout, stderr) =>
-            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-          );
-        });
-      };
+      const withEdited = (...args: string[]) => runsWith(edited, ...args);
 
       const list = await withEdited('list', '--flow', 'quick', '--limit', '1');
       assert.equal(list.code, 0, list.stderr);
