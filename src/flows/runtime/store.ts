@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import { insertIf, type Db } from '../../platform/db/index.js';
+import { execute, insertIf, type Db } from '../../platform/db/index.js';
 
 /**
  * All SQL on flow_versions, flow_runs and flow_steps. Times are Clock ms passed in, never SQL time functions.
@@ -97,7 +97,7 @@ export async function readVersionDefinition(db: Db, flowId: string, version: num
 export type NewRun = Omit<RunRow, 'error' | 'finished_at'>;
 
 export async function insertRun(db: Db, run: NewRun): Promise<void> {
-  await runInsert(run).execute(db);
+  await execute(db, runInsert(run));
 }
 
 /** insertRun's statement, to embed in a larger one (a PostgreSQL WITH clause). */
@@ -106,7 +106,7 @@ export function runInsert(run: NewRun): RawBuilder<unknown> {
 }
 
 export async function readRun(db: Db, id: string): Promise<RunRow | undefined> {
-  const { rows } = await sql`select * from flow_runs where id = ${id}`.execute(db);
+  const { rows } = await execute(db, sql`select * from flow_runs where id = ${id}`);
   return rows[0] ? runRow(rows[0]) : undefined;
 }
 
@@ -137,7 +137,7 @@ export async function listRuns(db: Db, f: RunFilter): Promise<RunRow[]> {
  * (cancelled, failed by another branch). On PostgreSQL the row lock orders concurrent branches.
  */
 export async function advanceRun(db: Db, id: string, change: RunAdvance, ending?: { succeededAt: number; onlyIf: RawBuilder<unknown> }): Promise<Advanced | undefined> {
-  const { rows } = await runAdvance(id, change, ending?.succeededAt, ending?.onlyIf).execute(db);
+  const { rows } = await execute(db, runAdvance(id, change, ending?.succeededAt, ending?.onlyIf));
   return rows[0] ? advanced(rows[0]) : undefined;
 }
 
@@ -177,9 +177,11 @@ export function runAdvance(
 
 /** Ends a run that is still in one of `from`; false when it had ended already. */
 export async function endRun(db: Db, id: string, from: RunState[], to: RunState, now: number, error: unknown = null): Promise<boolean> {
-  const r = await sql`
-    update flow_runs set state = ${to}, finished_at = ${now}, live_branches = 0, error = ${error === null ? null : JSON.stringify(error)}
-     where id = ${id} and state in (${sql.join(from)})`.execute(db);
+  const r = await execute(
+    db,
+    sql`update flow_runs set state = ${to}, finished_at = ${now}, live_branches = 0, error = ${error === null ? null : JSON.stringify(error)}
+     where id = ${id} and state in (${sql.join(from)})`,
+  );
   return Number(r.numAffectedRows) === 1;
 }
 
@@ -237,7 +239,7 @@ export async function insertStep(db: Db, step: NewStep): Promise<void> {
 }
 
 export async function insertSteps(db: Db, steps: NewStep[]): Promise<void> {
-  await stepsInsert(steps).execute(db);
+  await execute(db, stepsInsert(steps));
 }
 
 /** insertSteps's statement, to embed in a larger one; with `onlyIf` (PostgreSQL only) only where that condition holds. */

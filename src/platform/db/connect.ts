@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { dialectFor, type SqlDialect } from './dialect.js';
+import { offerDirect, type DirectSqlite } from './direct.js';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, startSqliteCheckpointer } from './sqlite-checkpointer.js';
 import { listenPg, type PgListener, type PgListenOptions } from './pg-listener.js';
 import { postgresReader, registerSqliteFunctions, sqliteReader, sqliteSameConnectionReader, statementCache, type RawReader } from './reader.js';
@@ -68,6 +69,7 @@ function openSqlite(file: string, onBackgroundError?: (message: string) => void)
   };
   const database = { prepare: writerPrepare, close: () => sqlite.close() } as unknown as SqliteDatabase.Database;
   const db = new Kysely({ dialect: new SqliteDialect({ database }) });
+  offerDirect(db, { prepare: writerPrepare as DirectSqlite['prepare'] });
   return {
     db,
     dialect: dialectFor('sqlite'),

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './connect.js';
 import type { SqlDialect } from './dialect.js';
+import { runDirect, useDirect } from './direct.js';
 
 /**
  * Group commit for SQLite. The hub writes through one SQLite connection, one transaction at a time, and
@@ -48,16 +49,19 @@ export function createGroupCommit(db: Db, dialect: SqlDialect): GroupCommit {
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
       await db.transaction().execute(async (trx) => {
+        // The batch holds the connection: its members' hot statements may skip Kysely (direct.ts).
+        const direct = useDirect(db, trx);
+        const exec = (statement: string) => (direct ? runDirect(direct, statement) : sql.raw(statement).execute(trx));
         for (const member of batch) {
-          await sql`savepoint member`.execute(trx);
+          await exec('savepoint member');
           try {
             const value = await member.work(trx);
-            await sql`release savepoint member`.execute(trx);
+            await exec('release savepoint member');
             outcomes.push({ ok: true, value });
           } catch (err) {
             // Undo this member's writes only; the savepoint is then released (it stays open otherwise).
-            await sql`rollback to savepoint member`.execute(trx);
-            await sql`release savepoint member`.execute(trx);
+            await exec('rollback to savepoint member');
+            await exec('release savepoint member');
             outcomes.push({ ok: false, value: err });
           }
         }

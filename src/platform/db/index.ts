@@ -4,4 +4,5 @@ export { dialectFor, type SqlDialect, type DialectName } from './dialect.js';
 export { migrateToLatest, type ModuleMigration, type MigrationOutcome } from './migrate.js';
 export { createGroupCommit, type GroupCommit } from './group-commit.js';
 export { insertIf } from './insert-if.js';
+export { execute } from './direct.js';
 export type { PgListener, PgListenOptions } from './pg-listener.js';

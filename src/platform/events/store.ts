@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import { insertIf, type Db } from '../db/index.js';
+import { execute, insertIf, type Db } from '../db/index.js';
 import { topicCondition, type TopicFilter } from './topics.js';
 import type { DomainEvent, NewEvent } from './types.js';
 
@@ -33,7 +33,7 @@ export interface Registration {
 const CONSUMER_COLUMNS = ['name', 'last_event_id', 'updated_at', 'failures', 'last_error', 'topics', 'seen_at', 'seen_by'] as const;
 
 export async function insertEvent(trx: Db, event: NewEvent, now: number): Promise<void> {
-  await eventInsert(event, now).execute(trx);
+  await execute(trx, eventInsert(event, now));
 }
 
 /**

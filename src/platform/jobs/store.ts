@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import { insertIf, type Db, type SqlDialect } from '../db/index.js';
+import { execute, insertIf, type Db, type SqlDialect } from '../db/index.js';
 
 /**
  * All SQL on the `jobs` table. Times are parameters from the Clock, never dialect time functions. The
@@ -56,7 +56,7 @@ const newJobValues = (job: NewJob, claimedBy?: { workerId: string; lockedUntil: 
 /** Inserts unless a live job holds the same key; returns the new id, or null when it was a duplicate. */
 export async function insertJob(db: Db, job: NewJob): Promise<number | null> {
   // No conflict target: matches the partial unique index on job_key on both dialects.
-  const { rows } = await sql<{ id: number }>`insert into jobs (${JOB_COLUMNS}) values (${newJobValues(job)}) on conflict do nothing returning id`.execute(db);
+  const { rows } = await execute(db, sql<{ id: number }>`insert into jobs (${JOB_COLUMNS}) values (${newJobValues(job)}) on conflict do nothing returning id`);
   return rows[0] ? Number(rows[0].id) : null;
 }
 
@@ -72,7 +72,7 @@ export async function hastenJob(db: Db, key: string, runAt: number): Promise<boo
  * worker claims it as usual.
  */
 export async function insertClaimedJob(db: Db, job: NewJob, workerId: string, lockedUntil: number): Promise<JobRow | null> {
-  const { rows } = await claimedJobInsert(job, workerId, lockedUntil).execute(db);
+  const { rows } = await execute(db, claimedJobInsert(job, workerId, lockedUntil));
   return rows[0] ? jobRow(rows[0]) : null;
 }
 
@@ -164,7 +164,7 @@ function owned(db: Db, claim: Claim) {
 
 /** Success: the row goes away, freeing its key. False when someone else owns the job by now. */
 export async function completeJob(db: Db, claim: Claim): Promise<boolean> {
-  const r = await jobCompletion(claim).execute(db);
+  const r = await execute(db, jobCompletion(claim));
   return Number(r.numAffectedRows) === 1;
 }
 
