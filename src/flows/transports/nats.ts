@@ -140,8 +140,9 @@ export async function serveNatsModule(opts: NatsModuleOptions): Promise<ServedMo
       const answer = await answerCall(opts.handler, call);
       const h = headers();
       h.set(CORRELATION_HEADER, m.headers?.get(CORRELATION_HEADER) || correlationIdOf(call));
+      // No flush between reply and ack (a round trip per call): one connection carries both in order,
+      // so the server has the reply before it sees the ack; lost together, the call is redelivered.
       nc.publish(replyTo, JSON.stringify(answer), { headers: h });
-      await nc.flush();
       m.ack();
     } catch (err) {
       log.warn({ module: opts.module, err: (err as Error).message }, 'could not reply; the call will be redelivered');
