@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql, type RawBuilder } from 'kysely';
-import { createGroupCommit, execute, openDatabase, type Database } from '../../src/platform/db/index.js';
+import { createGroupCommit, execute, openDatabase, rowsInsert, toRaw, type Database } from '../../src/platform/db/index.js';
 import { scratchDatabase, TEST_DATABASES, type ScratchDatabase } from '../support/databases.js';
 
 /** The statement, with a note of whether Kysely's own execute() ran it. */
@@ -59,6 +59,25 @@ for (const kind of TEST_DATABASES) {
       assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
       const rows = await database.read.all('select id from tallies where id >= 30 order by id', []);
       assert.deepEqual(rows.map((r) => Number(r.id)), [30, 32]);
+    });
+
+    it('plain row inserts: any row count, a suffix, inside a batch and outside it, and as a Kysely template', async () => {
+      const tallyRows = rowsInsert<{ id: number; name: string; n: number }>('tallies', ['id', 'name', 'n'], ' returning id, n');
+      const group = createGroupCommit(database.db, database.dialect);
+      const [one, three] = await group.transaction(async (trx) => [
+        await execute<{ id: number; n: number }>(trx, tallyRows([{ id: 50, name: 'a', n: 1 }])),
+        await execute<{ id: number; n: number }>(trx, tallyRows([50, 51, 52].map((id) => ({ id: id + 1, name: `row ${id}`, n: id })))),
+      ]);
+      assert.deepEqual(one.rows.map((r) => [Number(r.id), Number(r.n)]), [[50, 1]]);
+      assert.deepEqual(three.rows.map((r) => [Number(r.id), Number(r.n)]), [[51, 50], [52, 51], [53, 52]]);
+      const outside = await execute<{ id: number; n: number }>(database.db, tallyRows([{ id: 54, name: 'root', n: 9 }]));
+      assert.deepEqual(outside.rows.map((r) => Number(r.id)), [54]);
+      // As a Kysely template (what PostgreSQL's WITH clauses embed): the same parameters, in order.
+      const asTemplate = toRaw<{ id: number }>(tallyRows([{ id: 55, name: 'template', n: 7 }]));
+      assert.deepEqual(asTemplate.compile(database.db).parameters, [55, 'template', 7]);
+      assert.deepEqual((await asTemplate.execute(database.db)).rows.map((r) => Number(r.id)), [55]);
+      const rows = await database.read.all('select id, name from tallies where id between 50 and 55 order by id', []);
+      assert.deepEqual(rows.map((r) => [Number(r.id), r.name]), [[50, 'a'], [51, 'row 50'], [52, 'row 51'], [53, 'row 52'], [54, 'root'], [55, 'template']]);
     });
 
     it('outside a batch, and for templates it cannot compile, the statement goes through Kysely', async () => {

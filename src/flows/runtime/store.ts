@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import { execute, insertIf, type Db } from '../../platform/db/index.js';
+import { execute, insertIf, rowsInsert, toRaw, type Db } from '../../platform/db/index.js';
 
 /**
  * All SQL on flow_versions, flow_runs and flow_steps. Times are Clock ms passed in, never SQL time functions.
@@ -9,9 +9,6 @@ import { execute, insertIf, type Db } from '../../platform/db/index.js';
 
 const RUN_COLUMNS = ['id', 'flow_id', 'version', 'state', 'request', 'request_hash', 'idempotency_key', 'replay_of', 'replay_from', 'live_branches', 'last_seq', 'context_bytes', 'created_at', 'started_at'] as const;
 const STEP_COLUMNS = ['run_id', 'step_id', 'seq', 'attempt', 'state', 'module', 'input', 'output', 'output_bytes', 'error', 'wake_at', 'started_at', 'finished_at'] as const;
-const RUN_COLUMN_LIST = sql.raw(RUN_COLUMNS.join(', '));
-const STEP_COLUMN_LIST = sql.raw(STEP_COLUMNS.join(', '));
-const valuesOf = <T>(row: T, columns: readonly (keyof T)[]) => sql`(${sql.join(columns.map((c) => row[c]))})`;
 
 export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'dead';
 export const RUN_STATES: readonly RunState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'dead'];
@@ -96,13 +93,15 @@ export async function readVersionDefinition(db: Db, flowId: string, version: num
 
 export type NewRun = Omit<RunRow, 'error' | 'finished_at'>;
 
+const runRows = rowsInsert<NewRun>('flow_runs', RUN_COLUMNS);
+
 export async function insertRun(db: Db, run: NewRun): Promise<void> {
-  await execute(db, runInsert(run));
+  await execute(db, runRows([run]));
 }
 
 /** insertRun's statement, to embed in a larger one (a PostgreSQL WITH clause). */
 export function runInsert(run: NewRun): RawBuilder<unknown> {
-  return sql`insert into flow_runs (${RUN_COLUMN_LIST}) values ${valuesOf(run, RUN_COLUMNS)}`;
+  return toRaw(runRows([run]));
 }
 
 export async function readRun(db: Db, id: string): Promise<RunRow | undefined> {
@@ -238,14 +237,16 @@ export async function insertStep(db: Db, step: NewStep): Promise<void> {
   await insertSteps(db, [step]);
 }
 
+const stepRows = rowsInsert<NewStep>('flow_steps', STEP_COLUMNS);
+
 export async function insertSteps(db: Db, steps: NewStep[]): Promise<void> {
-  await execute(db, stepsInsert(steps));
+  await execute(db, stepRows(steps));
 }
 
 /** insertSteps's statement, to embed in a larger one; with `onlyIf` (PostgreSQL only) only where that condition holds. */
 export function stepsInsert(steps: NewStep[], onlyIf?: RawBuilder<unknown>): RawBuilder<unknown> {
   if (onlyIf) return insertIf('flow_steps', STEP_COLUMNS, steps, onlyIf);
-  return sql`insert into flow_steps (${STEP_COLUMN_LIST}) values ${sql.join(steps.map((s) => valuesOf(s, STEP_COLUMNS)))}`;
+  return toRaw(stepRows(steps));
 }
 
 /** The latest attempt of one activation, if any was recorded. */

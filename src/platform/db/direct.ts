@@ -1,8 +1,9 @@
 import type { OperationNode, QueryResult, RawBuilder, RawNode, ValueNode } from 'kysely';
 import type { Db } from './connect.js';
+import { isPlainSql, toRaw, type PlainSql } from './plain-sql.js';
 
 /**
- * Runs a hub's hottest statements (`sql` templates: a run's rows, its job, its events) on SQLite without
+ * Runs a hub's hottest statements (`sql` templates and PlainSql: a run's rows, its job, its events) on SQLite without
  * Kysely's compiler and executor. Each `execute()` through Kysely builds a query id, visits the node tree,
  * freezes the compiled query and goes through three promise hops before better-sqlite3 sees the SQL; for
  * the small statements of a flow run that took as long as SQLite's own work.
@@ -41,13 +42,24 @@ export function useDirect(root: Db, trx: Db): DirectSqlite | undefined {
 }
 
 /** `query.execute(db)`, straight on the SQLite connection where `db` allows it (see above). */
-export function execute<R>(db: Db, query: RawBuilder<R>): Promise<QueryResult<R>> {
+export function execute<R>(db: Db, query: RawBuilder<R> | PlainSql): Promise<QueryResult<R>> {
   const direct = (db as unknown as Marked)[ACTIVE];
+  if (isPlainSql(query)) {
+    return direct ? Promise.resolve(runDirect<R>(direct, sqliteText(query.fragments), query.params as unknown[])) : toRaw<R>(query).execute(db);
+  }
   if (direct) {
     const compiled = compileRaw(query.toOperationNode());
     if (compiled) return Promise.resolve(runDirect<R>(direct, compiled.sql, compiled.params));
   }
   return query.execute(db);
+}
+
+const texts = new WeakMap<readonly string[], string>();
+/** SQLite's text of a plain statement (`?` placeholders), once per fragments array. */
+function sqliteText(fragments: readonly string[]): string {
+  let text = texts.get(fragments);
+  if (text === undefined) texts.set(fragments, (text = fragments.join('?')));
+  return text;
 }
 
 /** As Kysely's SQLite driver answers: rows for a reader, else the change count and last row id. */

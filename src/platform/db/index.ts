@@ -5,4 +5,5 @@ export { migrateToLatest, type ModuleMigration, type MigrationOutcome } from './
 export { createGroupCommit, type GroupCommit } from './group-commit.js';
 export { insertIf } from './insert-if.js';
 export { execute } from './direct.js';
+export { rowsInsert, toRaw, type PlainSql } from './plain-sql.js';
 export type { PgListener, PgListenOptions } from './pg-listener.js';

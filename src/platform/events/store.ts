@@ -1,5 +1,5 @@
-import { sql, type RawBuilder } from 'kysely';
-import { execute, insertIf, type Db } from '../db/index.js';
+import type { RawBuilder } from 'kysely';
+import { execute, insertIf, rowsInsert, toRaw, type Db } from '../db/index.js';
 import { topicCondition, type TopicFilter } from './topics.js';
 import type { DomainEvent, NewEvent } from './types.js';
 
@@ -32,8 +32,23 @@ export interface Registration {
 
 const CONSUMER_COLUMNS = ['name', 'last_event_id', 'updated_at', 'failures', 'last_error', 'topics', 'seen_at', 'seen_by'] as const;
 
+interface EventRow {
+  topic: string;
+  entity_type: string;
+  entity_id: string;
+  payload: string;
+  created_at: number;
+}
+// Written out: every run and entity change makes events, and building the insert cost more than it.
+const eventRows = rowsInsert<EventRow>('events', ['topic', 'entity_type', 'entity_id', 'payload', 'created_at']);
+
 export async function insertEvent(trx: Db, event: NewEvent, now: number): Promise<void> {
-  await execute(trx, eventInsert(event, now));
+  await execute(trx, eventRows([eventRow(event, now)]));
+}
+
+function eventRow(event: NewEvent, now: number): EventRow {
+  if (!event.topic || !event.entityType) throw new Error('an event needs a topic and an entityType');
+  return { topic: event.topic, entity_type: event.entityType, entity_id: String(event.entityId), payload: JSON.stringify(event.payload ?? null), created_at: now };
 }
 
 /**
@@ -41,13 +56,8 @@ export async function insertEvent(trx: Db, event: NewEvent, now: number): Promis
  * `onlyIf`, PostgreSQL only, it happens only where that condition holds.
  */
 export function eventInsert(event: NewEvent, now: number, onlyIf?: RawBuilder<unknown>): RawBuilder<unknown> {
-  if (!event.topic || !event.entityType) throw new Error('an event needs a topic and an entityType');
-  const row = { topic: event.topic, entity_type: event.entityType, entity_id: String(event.entityId), payload: JSON.stringify(event.payload ?? null), created_at: now };
-  if (onlyIf) return insertIf('events', Object.keys(row), [row], onlyIf);
-  // Written out: every run and entity change makes events, and building the insert cost more than it.
-  return sql`
-    insert into events (topic, entity_type, entity_id, payload, created_at)
-    values (${row.topic}, ${row.entity_type}, ${row.entity_id}, ${row.payload}, ${now})`;
+  const row = eventRow(event, now);
+  return onlyIf ? insertIf('events', Object.keys(row), [row], onlyIf) : toRaw(eventRows([row]));
 }
 
 export async function readEvents(

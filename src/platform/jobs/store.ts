@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import { execute, insertIf, type Db, type SqlDialect } from '../db/index.js';
+import { execute, insertIf, rowsInsert, toRaw, type Db, type SqlDialect } from '../db/index.js';
 
 /**
  * All SQL on the `jobs` table. Times are parameters from the Clock, never dialect time functions. The
@@ -50,13 +50,15 @@ function newJobRow(job: NewJob, claimedBy?: { workerId: string; lockedUntil: num
     updated_at: job.now,
   };
 }
-const JOB_COLUMNS = sql.raw(Object.keys(newJobRow({ task: '', payload: '', key: null, runAt: 0, priority: 0, maxAttempts: 0, now: 0 })).join(', '));
-const newJobValues = (job: NewJob, claimedBy?: { workerId: string; lockedUntil: number }) => sql.join(Object.values(newJobRow(job, claimedBy)));
+type NewJobRow = ReturnType<typeof newJobRow>;
+const JOB_COLUMNS = Object.keys(newJobRow({ task: '', payload: '', key: null, runAt: 0, priority: 0, maxAttempts: 0, now: 0 })) as (keyof NewJobRow)[];
+// No conflict target: matches the partial unique index on job_key on both dialects.
+const jobRowsReturningId = rowsInsert<NewJobRow>('jobs', JOB_COLUMNS, ' on conflict do nothing returning id');
+const jobRowsReturningAll = rowsInsert<NewJobRow>('jobs', JOB_COLUMNS, ' on conflict do nothing returning *');
 
 /** Inserts unless a live job holds the same key; returns the new id, or null when it was a duplicate. */
 export async function insertJob(db: Db, job: NewJob): Promise<number | null> {
-  // No conflict target: matches the partial unique index on job_key on both dialects.
-  const { rows } = await execute(db, sql<{ id: number }>`insert into jobs (${JOB_COLUMNS}) values (${newJobValues(job)}) on conflict do nothing returning id`);
+  const { rows } = await execute<{ id: number }>(db, jobRowsReturningId([newJobRow(job)]));
   return rows[0] ? Number(rows[0].id) : null;
 }
 
@@ -72,7 +74,7 @@ export async function hastenJob(db: Db, key: string, runAt: number): Promise<boo
  * worker claims it as usual.
  */
 export async function insertClaimedJob(db: Db, job: NewJob, workerId: string, lockedUntil: number): Promise<JobRow | null> {
-  const { rows } = await execute(db, claimedJobInsert(job, workerId, lockedUntil));
+  const { rows } = await execute<JobRow>(db, jobRowsReturningAll([newJobRow(job, { workerId, lockedUntil })]));
   return rows[0] ? jobRow(rows[0]) : null;
 }
 
@@ -86,7 +88,7 @@ export function claimedJobInsert(job: NewJob, workerId: string | null, lockedUnt
     const values = newJobRow(job, claimedBy);
     return sql<JobRow>`${insertIf('jobs', Object.keys(values), [values], onlyIf)} on conflict do nothing returning *`;
   }
-  return sql<JobRow>`insert into jobs (${JOB_COLUMNS}) values (${newJobValues(job, claimedBy)}) on conflict do nothing returning *`;
+  return toRaw<JobRow>(jobRowsReturningAll([newJobRow(job, claimedBy)]));
 }
 
 /** A returned job row with a numeric id, however it came back (a driver's row, or a row_to_json object). */
