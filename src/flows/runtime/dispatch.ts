@@ -33,29 +33,30 @@ export function createModuleDirectory(local: readonly LocalModule[], remote: Rea
 
 /**
  * One call with a deadline. The transport gets an AbortSignal that fires at the deadline or when the
- * run is cancelled; whatever it does, an answer after the deadline is not waited for.
+ * run is cancelled (one that takes no signal gets the run's, which fires on cancel); whatever it does,
+ * an answer after the deadline is not waited for.
  */
 export async function callWithDeadline(transport: ModuleTransport, call: StepCall, cancel: AbortSignal): Promise<StepOutcome> {
   // Cancelled already: the module is not called at all.
   if (cancel.aborted) return runCancelled();
-  const controller = new AbortController();
+  const controller = transport.takesSignal === false ? undefined : new AbortController();
   const timeoutMs = Math.max(0, call.deadline - Date.now());
   let timer: NodeJS.Timeout | undefined;
   let onCancel: (() => void) | undefined;
   const late = new Promise<StepOutcome>((resolve) => {
     timer = setTimeout(() => {
-      controller.abort(new Error('deadline'));
+      controller?.abort(new Error('deadline'));
       resolve({ ok: false, error: { code: 'MODULE_TIMEOUT', message: `module ${call.module} did not answer within ${timeoutMs} ms`, retryable: true } });
     }, timeoutMs);
     onCancel = () => {
-      controller.abort(new Error('cancelled'));
+      controller?.abort(new Error('cancelled'));
       resolve(runCancelled());
     };
     // Removed after the call: the run's signal is shared by every step of the activation.
     cancel.addEventListener('abort', onCancel, { once: true });
   });
   try {
-    const answer = transport.call(call, controller.signal).catch(
+    const answer = transport.call(call, controller?.signal ?? cancel).catch(
       (err: unknown): StepOutcome => ({ ok: false, error: { code: 'MODULE_UNREACHABLE', message: err instanceof Error ? err.message : String(err), retryable: true } }),
     );
     return await Promise.race([answer, late]);

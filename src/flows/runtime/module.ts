@@ -39,6 +39,12 @@ export type StepOutcome = { ok: true; output: unknown } | { ok: false; error: St
 /** How the dispatcher reaches one module. */
 export interface ModuleTransport {
   readonly kind: 'local' | 'http' | 'queue';
+  /**
+   * False when the call never looks at its signal (a local module whose run() declares no `signal`
+   * parameter): the dispatcher then spares the call its own AbortController, passes the run's cancel
+   * signal, and enforces the deadline by not waiting past it.
+   */
+  readonly takesSignal?: boolean;
   call(call: StepCall, signal: AbortSignal): Promise<StepOutcome>;
   close?(): Promise<void>;
 }
@@ -47,5 +53,6 @@ export interface ModuleTransport {
 export interface LocalModule {
   /** e.g. `set`, `http-request`, `bitrix24.find-deal`. */
   name: string;
+  /** Declare `signal` (the third parameter) to have it fire at the step's deadline as well as on cancel. */
   run(input: unknown, call: StepCall, signal: AbortSignal): Promise<unknown> | unknown;
 }

@@ -43,4 +43,25 @@ describe('callWithDeadline', () => {
     assert.equal(!refused.ok && refused.error.code, 'RUN_CANCELLED');
     assert.equal(called, false);
   });
+
+  it('a module whose run() takes no signal still times out and is cancelled; one that declares it sees its own, fired at the deadline', async () => {
+    const mute = localTransport({ name: 'mute', run: (_input, _c) => new Promise(() => undefined) });
+    assert.equal(mute.takesSignal, false);
+    const late = await callWithDeadline(mute, call('mute', 20), new AbortController().signal);
+    assert.equal(!late.ok && late.error.code, 'MODULE_TIMEOUT');
+    const run = new AbortController();
+    const pending = callWithDeadline(mute, call('mute'), run.signal);
+    run.abort();
+    const cancelled = await pending;
+    assert.equal(!cancelled.ok && cancelled.error.code, 'RUN_CANCELLED');
+    assert.equal(getEventListeners(run.signal, 'abort').length, 0);
+
+    let seen: AbortSignal | undefined;
+    const listening = localTransport({ name: 'listening', run: (_input, _c, signal) => ((seen = signal), new Promise(() => undefined)) });
+    assert.equal(listening.takesSignal, true);
+    const runSignal = new AbortController().signal;
+    await callWithDeadline(listening, call('listening', 20), runSignal);
+    assert.equal(seen?.aborted, true, 'the call’s own signal fired at the deadline');
+    assert.equal(runSignal.aborted, false, 'the run’s signal did not: the run goes on to a retry or an error route');
+  });
 });
