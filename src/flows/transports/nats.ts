@@ -11,7 +11,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { ModuleTransport, StepCall, StepOutcome } from '../runtime/module.js';
-import { parseModuleAnswer, silentLog, type TransportLog } from './outcome.js';
+import { failure, parseModuleAnswer, silentLog, type TransportLog } from './outcome.js';
 import { answerCall, assertModuleName, correlationIdOf, parseStepCall, type ModuleHandler, type ServedModule } from './module-side.js';
 import { publishAndAwait, type Waiter } from './waiter.js';
 
@@ -66,7 +66,6 @@ export async function createNatsTransport(opts: NatsTransportOptions): Promise<M
     await nc.close();
     throw err;
   }
-  const js = jetstream(nc);
   const inbox = createInbox();
   const waiting = new Map<string, Set<Waiter>>();
 
@@ -81,13 +80,42 @@ export async function createNatsTransport(opts: NatsTransportOptions): Promise<M
     },
   });
 
+  // The stream's PubAcks come to `<inbox>.ack.<n>`, one subscription for all calls, instead of a
+  // request (js.publish) per call: nats.js builds a timer and an Error with a stack trace for every
+  // request, and the reply is waited for anyway. A stored call needs nothing more; a refused one
+  // (no stream captures the subject, stream full) fails the call at once as MODULE_UNREACHABLE.
+  const acks = `${inbox}.ack`;
+  const awaitingAck = new Map<string, string>(); // ack token → correlation id
+  let nextAck = 0;
+  nc.subscribe(`${acks}.*`, {
+    callback: (err, msg) => {
+      if (err) return log.warn({ module: opts.module, err: err.message }, 'PubAck subscription failed');
+      const token = msg.subject.slice(acks.length + 1);
+      const correlationId = awaitingAck.get(token);
+      if (correlationId === undefined) return;
+      awaitingAck.delete(token);
+      const refused = pubAckRefusal(msg.data.length === 0 ? '' : msg.string(), msg.headers?.code);
+      if (refused === undefined) return;
+      log.warn({ module: opts.module, where: subject, err: refused }, 'publishing a module call failed');
+      const outcome = failure('MODULE_UNREACHABLE', `could not queue the call for module ${opts.module} on ${subject}: ${refused}`, true);
+      for (const w of waiting.get(correlationId) ?? []) w.settle(outcome);
+    },
+  });
+
   function call(step: StepCall, signal: AbortSignal): Promise<StepOutcome> {
-    return publishAndAwait(step, signal, { timeoutMs: opts.timeoutMs, waiting, where: subject, log }, async (correlationId, deadline) => {
+    let token: string | undefined;
+    const answer = publishAndAwait(step, signal, { timeoutMs: opts.timeoutMs, waiting, where: subject, log }, async (correlationId) => {
       const h = headers();
       h.set(REPLY_TO_HEADER, inbox);
       h.set(CORRELATION_HEADER, correlationId);
-      // msgID = one per attempt: a re-published attempt is stored once, a new attempt always reaches the module.
-      await js.publish(subject, JSON.stringify(step), { msgID: correlationId, headers: h, timeout: Math.max(1, deadline - Date.now()) });
+      // Nats-Msg-Id = one per attempt: a re-published attempt is stored once, a new attempt always reaches the module.
+      h.set('Nats-Msg-Id', correlationId);
+      token = String(nextAck++);
+      awaitingAck.set(token, correlationId);
+      nc.publish(subject, JSON.stringify(step), { headers: h, reply: `${acks}.${token}` });
+    });
+    return answer.finally(() => {
+      if (token !== undefined) awaitingAck.delete(token);
     });
   }
 
@@ -169,6 +197,19 @@ export async function serveNatsModule(opts: NatsModuleOptions): Promise<ServedMo
       await nc.drain();
     },
   };
+}
+
+/** Why the server refused a published call (its PubAck's error, or no responders: no stream captures the subject); undefined when stored. */
+export function pubAckRefusal(body: string, status: number | undefined): string | undefined {
+  if (status === 503) return 'no JetStream stream captures this subject (no responders)';
+  if (body === '') return status !== undefined && status >= 400 ? `status ${status}` : undefined;
+  try {
+    const ack = JSON.parse(body) as { stream?: string; error?: { code?: number; description?: string } };
+    if (ack.error) return `JetStream refused it: ${ack.error.description ?? 'unknown error'} (${ack.error.code ?? '?'})`;
+    return ack.stream ? undefined : `unexpected PubAck ${body.slice(0, 200)}`;
+  } catch {
+    return `unexpected PubAck ${body.slice(0, 200)}`;
+  }
 }
 
 function connectTo(servers: string, name: string): Promise<NatsConnection> {

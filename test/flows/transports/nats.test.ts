@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DiscardPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { createNatsTransport, natsConsumerName, serveNatsModule } from '../../../src/flows/transports/index.js';
 import type { ModuleTransport } from '../../../src/flows/runtime/module.js';
 import { NATS_SERVERS, makeCall, unique } from './support.js';
@@ -81,6 +81,24 @@ describe('NATS JetStream transport', () => {
     assert.equal(outcome.ok, false);
     assert.equal(!outcome.ok && outcome.error.code, 'MODULE_TIMEOUT');
     assert.equal(!outcome.ok && outcome.error.retryable, true);
+  });
+
+  it('fails a call at once with MODULE_UNREACHABLE when no stream takes it, and when the stream refuses it', async () => {
+    const p = place();
+    const t = await transportFor(p, 'find-deal', 30_000);
+    await jsm.streams.delete(p.stream); // the hub's stream was removed under it
+    const started = Date.now();
+    const missing = await t.call(makeCall(), new AbortController().signal);
+    assert.equal(!missing.ok && missing.error.code, 'MODULE_UNREACHABLE');
+    assert.match(!missing.ok ? missing.error.message : '', /no JetStream stream captures this subject/);
+    assert.equal(!missing.ok && missing.error.retryable, true);
+    // A stream that captures the subject but stores nothing more (max_msgs 1, new messages refused).
+    await jsm.streams.add({ name: p.stream, subjects: [`${p.subjectPrefix}.>`], max_msgs: 1, discard: DiscardPolicy.New });
+    assert.equal((await t.call(makeCall({ input: { first: true } }), AbortSignal.timeout(300))).ok, false); // stored, nobody answers
+    const full = await t.call(makeCall({ input: { second: true } }), new AbortController().signal);
+    assert.equal(!full.ok && full.error.code, 'MODULE_UNREACHABLE');
+    assert.match(!full.ok ? full.error.message : '', /JetStream refused it: .*maximum messages/i);
+    assert.ok(Date.now() - started < 10_000, 'neither waited for the 30 s deadline');
   });
 
   it('stores a re-published attempt once (Nats-Msg-Id) and answers every waiter', async () => {
