@@ -1,4 +1,4 @@
-import { connect, createInbox, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { createInbox, headers, nanos } from '@nats-io/transport-node';
 import {
   AckPolicy,
   JetStreamApiCodes,
@@ -13,6 +13,7 @@ import {
 import type { ModuleTransport, StepCall, StepOutcome } from '../runtime/module.js';
 import { failure, parseModuleAnswer, silentLog, type TransportLog } from './outcome.js';
 import { answerCall, assertModuleName, correlationIdOf, parseStepCall, type ModuleHandler, type ServedModule } from './module-side.js';
+import { shareConnection } from './nats-connections.js';
 import { publishAndAwait, type Waiter } from './waiter.js';
 
 export const DEFAULT_NATS_STREAM = 'CONVEYOR_MODULES';
@@ -59,17 +60,18 @@ export async function createNatsTransport(opts: NatsTransportOptions): Promise<M
   const log = opts.log ?? silentLog;
   const prefix = opts.subjectPrefix ?? DEFAULT_NATS_SUBJECT_PREFIX;
   const subject = subjectOf(prefix, opts.module);
-  const nc = await connectTo(opts.servers, `conveyor-transport-${opts.module}`);
+  const shared = await shareConnection(opts.servers, 'conveyor-hub');
+  const { nc } = shared;
   try {
     await ensureStream(await jetstreamManager(nc), opts.stream ?? DEFAULT_NATS_STREAM, prefix);
   } catch (err) {
-    await nc.close();
+    await shared.release();
     throw err;
   }
   const inbox = createInbox();
   const waiting = new Map<string, Set<Waiter>>();
 
-  nc.subscribe(inbox, {
+  const replies = nc.subscribe(inbox, {
     callback: (err, msg) => {
       if (err) return log.warn({ module: opts.module, err: err.message }, 'reply subscription failed');
       const correlationId = msg.headers?.get(CORRELATION_HEADER) ?? '';
@@ -87,7 +89,7 @@ export async function createNatsTransport(opts: NatsTransportOptions): Promise<M
   const acks = `${inbox}.ack`;
   const awaitingAck = new Map<string, string>(); // ack token → correlation id
   let nextAck = 0;
-  nc.subscribe(`${acks}.*`, {
+  const pubAcks = nc.subscribe(`${acks}.*`, {
     callback: (err, msg) => {
       if (err) return log.warn({ module: opts.module, err: err.message }, 'PubAck subscription failed');
       const token = msg.subject.slice(acks.length + 1);
@@ -123,7 +125,9 @@ export async function createNatsTransport(opts: NatsTransportOptions): Promise<M
     kind: 'queue',
     call,
     async close() {
-      await nc.drain();
+      replies.unsubscribe();
+      pubAcks.unsubscribe();
+      await shared.release();
     },
   };
 }
@@ -140,7 +144,8 @@ export async function serveNatsModule(opts: NatsModuleOptions): Promise<ServedMo
   const stream = opts.stream ?? DEFAULT_NATS_STREAM;
   const ackWaitMs = opts.ackWaitMs ?? 30_000;
   const concurrency = Math.max(1, opts.concurrency ?? 16);
-  const nc = await connectTo(opts.servers, `conveyor-module-${opts.module}`);
+  const shared = await shareConnection(opts.servers, 'conveyor-modules');
+  const { nc } = shared;
   let messages;
   try {
     const jsm = await jetstreamManager(nc);
@@ -150,7 +155,7 @@ export async function serveNatsModule(opts: NatsModuleOptions): Promise<ServedMo
     const consumer = await jetstream(nc).consumers.get(stream, durable);
     messages = await consumer.consume({ max_messages: concurrency });
   } catch (err) {
-    await nc.close();
+    await shared.release();
     throw err;
   }
 
@@ -194,7 +199,7 @@ export async function serveNatsModule(opts: NatsModuleOptions): Promise<ServedMo
       await messages.close();
       await loop;
       await Promise.all(running);
-      await nc.drain();
+      await shared.release();
     },
   };
 }
@@ -210,17 +215,6 @@ export function pubAckRefusal(body: string, status: number | undefined): string 
   } catch {
     return `unexpected PubAck ${body.slice(0, 200)}`;
   }
-}
-
-function connectTo(servers: string, name: string): Promise<NatsConnection> {
-  return connect({
-    servers: servers.split(',').map((s) => s.trim()),
-    name,
-    maxReconnectAttempts: -1,
-    // Otherwise every request and JetStream publish builds two Error objects with stack traces up front
-    // (a tenth of the hub's CPU with steps over NATS); their messages, all a StepError keeps, stay.
-    noAsyncTraces: true,
-  });
 }
 
 /** The module's durable consumer; an existing one keeps its place in the stream and takes the new ack wait. */

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DiscardPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { createNatsTransport, natsConsumerName, serveNatsModule } from '../../../src/flows/transports/index.js';
+import { connectionUsers } from '../../../src/flows/transports/nats-connections.js';
 import type { ModuleTransport } from '../../../src/flows/runtime/module.js';
 import { NATS_SERVERS, makeCall, unique } from './support.js';
 
@@ -99,6 +100,22 @@ describe('NATS JetStream transport', () => {
     assert.equal(!full.ok && full.error.code, 'MODULE_UNREACHABLE');
     assert.match(!full.ok ? full.error.message : '', /JetStream refused it: .*maximum messages/i);
     assert.ok(Date.now() - started < 10_000, 'neither waited for the 30 s deadline');
+  });
+
+  it('transports and served modules of one process share a connection; closing one leaves the others working', async () => {
+    const p = place();
+    const serve = (module: string) => serveNatsModule({ ...p, module, handler: (input) => ({ module, input }) });
+    const [a, b] = await Promise.all([createNatsTransport({ ...p, module: 'mod-a', timeoutMs: 5000 }), createNatsTransport({ ...p, module: 'mod-b', timeoutMs: 5000 })]);
+    const [servedA, servedB] = await Promise.all([serve('mod-a'), serve('mod-b')]);
+    cleanups.push(() => b.close!(), () => servedB.close());
+    assert.equal(connectionUsers(p.servers, 'conveyor-hub'), 2, 'both transports on one connection');
+    assert.equal(connectionUsers(p.servers, 'conveyor-modules'), 2, 'both served modules on one connection');
+    assert.deepEqual(await a.call(makeCall({ module: 'mod-a', input: 1 }), new AbortController().signal), { ok: true, output: { module: 'mod-a', input: 1 } });
+    await a.close!();
+    await servedA.close();
+    // The connection a and servedA used is still open for b and servedB.
+    assert.deepEqual(await b.call(makeCall({ module: 'mod-b', input: 2 }), new AbortController().signal), { ok: true, output: { module: 'mod-b', input: 2 } });
+    assert.equal(connectionUsers(p.servers, 'conveyor-hub'), 1);
   });
 
   it('stores a re-published attempt once (Nats-Msg-Id) and answers every waiter', async () => {
