@@ -267,6 +267,12 @@ class OutboxEventBus implements ManagedEventBus {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
+      // Nobody to deliver to: every commit that published would otherwise cost a read of the horizon.
+      // subscribe() wakes the loop.
+      if (this.subscribers.size === 0) {
+        await this.wakeup.sleep(this.nextPollIn());
+        continue;
+      }
       try {
         await this.register();
         await this.refreshSeen();
