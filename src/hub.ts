@@ -76,7 +76,7 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
   const { db, dialect } = database;
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
-  const events = createEventBus({ db, dialect, log: log.child({ component: 'events' }), clock });
+  const events = createEventBus({ db, dialect, log: log.child({ component: 'events' }), clock, pruneBatchSize: config.events.pruneBatchSize });
   const jobs = createJobQueue({ db, dialect, log: log.child({ component: 'jobs' }), clock, options: config.jobs });
   const auth = new Authenticator(createPrincipalStore(db), config.auth, clock);
   const ctx: HubContext = { config, database, db, dialect, log, clock, events, jobs, metrics, auth };

@@ -95,6 +95,24 @@ for (const kind of TEST_DATABASES) {
       }
     });
 
+    it('events.pruneBatchSize sets how many events each of the job\'s deletes takes', async () => {
+      const clock = offsetClock();
+      const kept = keptLog();
+      const t = await startTestHub(kind, { clock, log: kept.log, config: { events: { retentionDays: 7, pruneBatchSize: 500 }, jobs: { enabled: true } } });
+      try {
+        busOf(t.hub).subscribe('reader', async () => {});
+        await t.hub.startBackground();
+        const ids = await publishIds(t.hub, clientEvents(1200));
+        await waitFor('reader had everything', async () => (await checkpoint(t.hub, 'reader')) >= Math.max(...ids), 15_000);
+        clock.advance(8 * DAY);
+        await waitFor('the scheduled job pruned them', async () => (await eventIds(t.hub)).length === 0, 15_000);
+        const logged = kept.lines.filter((l) => l.pruned !== undefined);
+        assert.deepEqual(logged.map((l) => [l.pruned, l.batches]), [[1200, 3]], '500 + 500 + 200');
+      } finally {
+        await t.close();
+      }
+    });
+
     it('events.retentionDays: 0 keeps every event: the hourly job runs and deletes nothing', async () => {
       const clock = offsetClock();
       const t = await startTestHub(kind, { clock, config: { events: { retentionDays: 0 }, jobs: { enabled: true } } });

@@ -77,6 +77,12 @@ export const ConfigSchema = Type.Object(
           default: 7,
           description: 'Days delivered outbox events are kept before an hourly job deletes them; 0 keeps every event',
         }),
+        pruneBatchSize: Type.Integer({
+          minimum: 1,
+          maximum: 100_000,
+          default: 1000,
+          description: 'Events deleted per statement when pruning: each batch is one short write, with a turn of the event loop between batches',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
