@@ -205,7 +205,7 @@ export async function serveNatsModule(opts: NatsModuleOptions): Promise<ServedMo
 }
 
 /** Why the server refused a published call (its PubAck's error, or no responders: no stream captures the subject); undefined when stored. */
-export function pubAckRefusal(body: string, status: number | undefined): string | undefined {
+function pubAckRefusal(body: string, status: number | undefined): string | undefined {
   if (status === 503) return 'no JetStream stream captures this subject (no responders)';
   if (body === '') return status !== undefined && status >= 400 ? `status ${status}` : undefined;
   try {
