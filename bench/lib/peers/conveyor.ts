@@ -31,7 +31,8 @@ export async function startConveyor(db: ScratchDatabase, workDir: string, { nats
   if (nats) {
     const remote = ['find-contact', 'find-deal', 'get-deal'].map((m) => natsName(`bitrix24.${m}`));
     flow = flow.replace(/subsystem: bitrix24\.([a-z-]+)/g, (_, m: string) => `subsystem: ${natsName(`bitrix24.${m}`)}`);
-    config.flows = { dir: flowsDir, modules: Object.fromEntries(remote.map((name) => [name, { transport: 'nats', servers: nats }])) };
+    // The same reads as the local stand-ins, so declared safe the same way.
+    config.flows = { dir: flowsDir, modules: Object.fromEntries(remote.map((name) => [name, { transport: 'nats', servers: nats, safe: true }])) };
   } else {
     config.plugins = [STANDINS];
   }

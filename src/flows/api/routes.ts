@@ -45,18 +45,18 @@ export function registerFlowRoutes(app: HubApp, ctx: HubContext, flows: FlowRunt
       if (key !== undefined && (key === '' || key.length > MAX_KEY_LENGTH)) {
         throw new AppError('MALFORMED_REQUEST', `Idempotency-Key must be 1 to ${MAX_KEY_LENGTH} characters`);
       }
+      const wait = Math.min((request.query as { wait?: number }).wait ?? 0, ctx.config.flows.maxWaitMs);
       let accepted;
       try {
-        accepted = await flows.intake.accept(entry, body, key);
+        accepted = await flows.intake.accept(entry, body, key, { waits: wait > 0 });
       } catch (err) {
         if (err instanceof IntakeConflict) throw new AppError('CONFLICT', err.message);
         throw err;
       }
       reply.header('location', `/runs/${accepted.runId}`);
       if (accepted.duplicate) reply.header('idempotent-replayed', 'true');
-      const wait = Math.min((request.query as { wait?: number }).wait ?? 0, ctx.config.flows.maxWaitMs);
       if (wait > 0) {
-        const { run: ended, context: known } = await flows.waitForEnd(accepted.runId, wait, !accepted.duplicate);
+        const { run: ended, context: known } = accepted.ended ?? (await flows.waitForEnd(accepted.runId, wait, !accepted.duplicate));
         if (ended && ENDED_STATES.includes(ended.state)) {
           const context = known ?? (await flows.supervisor.loadContext(ended));
           return reply.code(200).send({

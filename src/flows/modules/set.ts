@@ -8,6 +8,7 @@ import { isRecord, render } from './template.js';
  */
 export const setModule: LocalModule = {
   name: 'set',
+  safe: true,
   run(input, call) {
     const { values = {}, merge = false, ...unknown } = call.options as { values?: unknown; merge?: unknown };
     const extra = Object.keys(unknown);

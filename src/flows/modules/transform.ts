@@ -48,6 +48,7 @@ interface FieldSpec {
  */
 export const transformModule: LocalModule = {
   name: 'transform',
+  safe: true,
   run(input, call) {
     const { fields, merge = false, ...unknown } = call.options as { fields?: unknown; merge?: unknown };
     const problems: string[] = Object.keys(unknown).map((k) => `unknown option "${k}" (allowed: fields, merge)`);

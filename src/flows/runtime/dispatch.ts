@@ -7,12 +7,14 @@ import type { LocalModule, ModuleTransport, StepCall, StepOutcome } from './modu
  */
 export interface ModuleDirectory {
   transportFor(module: string): ModuleTransport | undefined;
+  /** The module changes nothing outside Conveyor (LocalModule.safe, `flows.modules.<name>.safe`). */
+  isSafe(module: string): boolean;
   /** Every module name a flow may use as `subsystem`. */
   names(): string[];
   close(): Promise<void>;
 }
 
-export function createModuleDirectory(local: readonly LocalModule[], remote: ReadonlyMap<string, ModuleTransport> = new Map()): ModuleDirectory {
+export function createModuleDirectory(local: readonly LocalModule[], remote: ReadonlyMap<string, ModuleTransport> = new Map(), safeRemote: ReadonlySet<string> = new Set()): ModuleDirectory {
   const transports = new Map<string, ModuleTransport>();
   for (const module of local) {
     if (transports.has(module.name)) throw new Error(`flow module "${module.name}" is registered twice`);
@@ -24,6 +26,7 @@ export function createModuleDirectory(local: readonly LocalModule[], remote: Rea
   }
   return {
     transportFor: (module) => transports.get(module),
+    isSafe: (module) => transports.get(module)?.safe === true || (remote.has(module) && safeRemote.has(module)),
     names: () => [...transports.keys()],
     async close() {
       await Promise.allSettled([...remote.values()].map((t) => t.close?.()));

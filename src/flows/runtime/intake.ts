@@ -3,11 +3,12 @@ import type { ClaimedJob, TaskRepeat } from '../../platform/jobs/index.js';
 import { REQUEST_ROOT } from '../conditions/compile.js';
 import { announceCancel } from './cancel-broadcast.js';
 import { admitsNow, intakeLock, releaseBuffered } from './buffer.js';
-import { enqueueSteps, publishRun, RELEASE_TASK, runEvent, STEP_TASK, stepJobKey, type CommitWake, type RuntimeDeps, type StepJob } from './deps.js';
+import { enqueueSteps, publishRun, RELEASE_TASK, runEvent, STEP_TASK, stepJobKey, type CommitWake, type EndedRun, type RuntimeDeps, type StepJob } from './deps.js';
 import { newRunId } from './ids.js';
 import { canonicalJson, sha256, toJson } from './json.js';
 import type { FlowEntry } from './registry.js';
 import * as oneStatement from './one-statement.js';
+import type { SafeStart } from './safe-start.js';
 import * as store from './store.js';
 import type { RunContext } from './step-try.js';
 
@@ -16,6 +17,13 @@ export interface Accepted {
   state: store.RunState;
   /** True when an earlier request with the same Idempotency-Key made this run. */
   duplicate: boolean;
+  /** The run ended before it was first written (safe steps first): its outcome. */
+  ended?: EndedRun;
+}
+
+export interface AcceptOptions {
+  /** The caller waits for the outcome (?wait): the flow's first safe steps may run before the run is written. */
+  waits?: boolean;
 }
 
 export class IntakeConflict extends Error {}
@@ -30,10 +38,10 @@ const RELEASE_EVERY_MS = 1000;
  * request of a batch or cron flow, wait as queued runs, in order, until their policy starts them (see
  * buffer.ts).
  */
-export function createIntake(deps: RuntimeDeps, startClaimed: (run: store.RunRow, job: ClaimedJob, context: RunContext) => void) {
+export function createIntake(deps: RuntimeDeps, startClaimed: (run: store.RunRow, job: ClaimedJob, context: RunContext) => void, safeStart?: SafeStart) {
   const { db, clock } = deps;
 
-  async function accept(entry: FlowEntry, request: unknown, idempotencyKey?: string): Promise<Accepted> {
+  async function accept(entry: FlowEntry, request: unknown, idempotencyKey?: string, options: AcceptOptions = {}): Promise<Accepted> {
     const { flow, version } = entry;
     const json = toJson(request);
     const hash = sha256(canonicalJson(request));
@@ -65,6 +73,11 @@ export function createIntake(deps: RuntimeDeps, startClaimed: (run: store.RunRow
     });
     const startedAs = (row: store.NewRun): store.RunRow => ({ ...row, state: 'running', started_at: row.created_at, live_branches: flow.start.length, last_seq: flow.start.length, error: null, finished_at: null });
     try {
+      if (options.waits && safeStart?.applies(flow)) {
+        // No step numbered yet: the safe steps take seq 1, 2, … as they run.
+        const ended = await safeStart.start(flow, { ...startedAs(newRun(clock.now())), live_branches: 1, last_seq: 0 });
+        return { runId, state: ended?.run.state ?? 'running', duplicate: false, ...(ended ? { ended } : {}) };
+      }
       if (deps.dialect.dataModifyingCtes && flow.intake.mode === 'immediate' && flow.start.length === 1) {
         // One statement, no transaction: the run, its started event and its first job, claimed.
         const run = startedAs(newRun(clock.now()));

@@ -38,6 +38,7 @@ export function localTransport(module: LocalModule): ModuleTransport {
     kind: 'local',
     // run(input, call) cannot see a signal: creating an AbortController per call for it (a few µs) is waste.
     takesSignal: module.run.length >= 3,
+    safe: module.safe === true,
     async call(call, signal): Promise<StepOutcome> {
       try {
         return { ok: true, output: await module.run(call.input, call, signal) };

@@ -45,6 +45,8 @@ export interface ModuleTransport {
    * signal, and enforces the deadline by not waiting past it.
    */
   readonly takesSignal?: boolean;
+  /** Calling the module changes nothing outside Conveyor (see LocalModule.safe). */
+  readonly safe?: boolean;
   call(call: StepCall, signal: AbortSignal): Promise<StepOutcome>;
   close?(): Promise<void>;
 }
@@ -53,6 +55,13 @@ export interface ModuleTransport {
 export interface LocalModule {
   /** e.g. `set`, `http-request`, `bitrix24.find-deal`. */
   name: string;
+  /**
+   * Calling it changes nothing outside Conveyor: a lookup or a pure transform, like an HTTP GET. A
+   * request that waits for its run (?wait) may call such steps before the run is first written
+   * (flows.safeStepsFirst): if the process dies meanwhile, the request was never accepted and nothing
+   * happened that a retry would repeat. Leave it unset for anything that writes, sends or charges.
+   */
+  safe?: boolean;
   /** Declare `signal` (the third parameter) to have it fire at the step's deadline as well as on cancel. */
   run(input: unknown, call: StepCall, signal: AbortSignal): Promise<unknown> | unknown;
 }

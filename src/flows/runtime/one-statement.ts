@@ -21,6 +21,20 @@ export async function startRun(db: Db, run: store.NewRun, startedEvent: RawBuild
   return firstJob.adopt(rows[0]);
 }
 
+/**
+ * A run written for the first time after steps already ran (safe steps first): the run as they left it
+ * (ended, or with its next job, claimed), their records and its events.
+ */
+export async function writeRunAhead(db: Db, run: store.RunRow, records: store.NewStep[], events: RawBuilder<unknown>, nextJob?: JobInsertStatement): Promise<ClaimedJob | null> {
+  const clauses: Clause[] = [['run', store.wholeRunInsert(run)], ['events', events]];
+  if (records.length > 0) clauses.push(['steps', store.stepsInsert(records)]);
+  if (nextJob) clauses.push(['job', nextJob.sql]);
+  const { rows } = await sql`
+    with ${withClauses(clauses)}
+    ${nextJob ? sql`select * from job` : sql`select 1`}`.execute(db);
+  return nextJob ? nextJob.adopt(rows[0]) : null;
+}
+
 /** Builds a write that happens only where `onlyIf` holds. */
 type Conditional<T> = (onlyIf: RawBuilder<unknown>) => T;
 

@@ -14,6 +14,7 @@ import { connectRemoteModules, remoteModulesByName, type TransportFactories } fr
 import { createFlowRegistry, createStoredFlowRegistry, readFlowDirectory, type FlowRegistry } from './registry.js';
 import type { Flow } from '../definition/flow.js';
 import * as store from './store.js';
+import { createSafeStart } from './safe-start.js';
 import { createSupervisor, type Supervisor } from './supervisor.js';
 
 export interface FlowRuntimeOptions {
@@ -74,7 +75,8 @@ export async function createFlowRuntime(o: FlowRuntimeOptions): Promise<FlowRunt
   const remote = o.command ? remoteModulesByName(o.settings.modules) : await connectRemoteModules(o.settings.modules, o.transports ?? {});
   let modules: ModuleDirectory | undefined;
   try {
-    modules = createModuleDirectory([...BUILTIN_LOCAL_MODULES, ...(o.modules ?? [])], remote);
+    const safeRemote = new Set(Object.entries(o.settings.modules).flatMap(([name, m]) => (m.safe ? [name] : [])));
+    modules = createModuleDirectory([...BUILTIN_LOCAL_MODULES, ...(o.modules ?? [])], remote, safeRemote);
     return await startRuntime(o, modules);
   } catch (err) {
     await (modules ?? createModuleDirectory([], remote)).close();
@@ -109,10 +111,14 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
     cancels: createRunCancels(),
   };
   const supervisor = createSupervisor(deps);
-  const intake = createIntake(deps, (run, job, context) => {
-    supervisor.warmStart(run, 1, context);
-    o.jobs.runClaimed(job);
-  });
+  const intake = createIntake(
+    deps,
+    (run, job, context) => {
+      supervisor.warmStart(run, 1, context);
+      o.jobs.runClaimed(job);
+    },
+    createSafeStart(deps, supervisor),
+  );
 
   o.jobs.defineTask(STEP_TASK, supervisor.handleStepJob, {
     keepQueued: 'its flow run would wait for this step for ever; cancel the run instead (POST /runs/<runId>/cancel, the runId is in the payload)',

@@ -104,6 +104,19 @@ export function runInsert(run: NewRun): RawBuilder<unknown> {
   return toRaw(runRows([run]));
 }
 
+// A run written first when it has already ended (or failed) holds its end too.
+const wholeRunRows = rowsInsert<RunRow>('flow_runs', [...RUN_COLUMNS, 'error', 'finished_at']);
+
+/** Inserts a run with every column, its end included (a run whose first write records it whole). */
+export async function insertWholeRun(db: Db, run: RunRow): Promise<void> {
+  await execute(db, wholeRunRows([run]));
+}
+
+/** insertWholeRun's statement, to embed in a larger one. */
+export function wholeRunInsert(run: RunRow): RawBuilder<unknown> {
+  return toRaw(wholeRunRows([run]));
+}
+
 export async function readRun(db: Db, id: string): Promise<RunRow | undefined> {
   const { rows } = await execute(db, sql`select * from flow_runs where id = ${id}`);
   return rows[0] ? runRow(rows[0]) : undefined;

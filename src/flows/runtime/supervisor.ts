@@ -197,25 +197,31 @@ export function createSupervisor(deps: RuntimeDeps) {
     return { completedInTransaction: true, next: committed.handOn };
   }
 
-  /**
-   * Runs on from a step that just succeeded, while the run has one live branch and one next step, up to
-   * flows.stepCommit's bounds: each step that simply succeeds joins the stretch (recorded with the
-   * commit); the first that does not is tried once and handed on with its outcome (`stoppedAt`).
-   */
+  /** Runs on from a step that just succeeded, while the run has one live branch (runAhead). */
   async function runStretch(flow: Flow, run: store.RunRow, step: FlowStep, done: { output: unknown; bytes: number; context: RunContext }): Promise<Stretch | undefined> {
+    if (run.live_branches !== 1 || deps.settings.stepCommit.maxSteps <= 1) return undefined;
+    const context: RunContext = { ...done.context, [step.id]: jsonCopy(done.output) };
+    return runAhead(flow, run, { context, next: evaluateRoute(step, context), taken: 1, bytes: done.bytes });
+  }
+
+  /**
+   * Runs the steps `next` leads to while it leads to one step, up to flows.stepCommit's bounds: each
+   * step that simply succeeds joins the stretch (recorded with the commit); the first that does not is
+   * tried once and handed on with its outcome (`stoppedAt`). `taken` steps and `bytes` of output are in
+   * the commit already; `mayCall` can keep a step out (it is then next, untried).
+   */
+  async function runAhead(flow: Flow, run: store.RunRow, from: AheadFrom): Promise<Stretch> {
     const { maxSteps, maxMs } = deps.settings.stepCommit;
-    if (run.live_branches !== 1 || maxSteps <= 1) return undefined;
-    let context: RunContext = { ...done.context, [step.id]: jsonCopy(done.output) };
-    let next = evaluateRoute(step, context);
+    let { context, next } = from;
     const records: store.NewStep[] = [];
     let bytes = 0;
     const began = Date.now();
     // A context past its limit fails the run at this commit: no step after the one that crossed it runs.
-    const withinContextLimit = () => run.context_bytes + done.bytes + bytes <= deps.settings.contextBytes;
-    while (next.length === 1 && records.length + 1 < maxSteps && Date.now() - began < maxMs && withinContextLimit() && !deps.cancels.isCancelled(run.id)) {
+    const withinContextLimit = () => run.context_bytes + from.bytes + bytes <= deps.settings.contextBytes;
+    while (next.length === 1 && records.length + from.taken < maxSteps && Date.now() - began < maxMs && withinContextLimit() && !deps.cancels.isCancelled(run.id)) {
       const nextStep = flow.steps.get(next[0]!);
       // A missing step or module is for its own activation to report (FatalRunError), after this commit.
-      if (!nextStep || !deps.modules.transportFor(nextStep.subsystem)) break;
+      if (!nextStep || !deps.modules.transportFor(nextStep.subsystem) || (from.mayCall && !from.mayCall(nextStep))) break;
       const tried = await tryStep(deps, flow, run, nextStep, run.last_seq + records.length + 1, 1, context);
       const success = plainSuccess(deps, tried);
       if (!success) return { context, next, records, bytes, stoppedAt: tried };
@@ -269,16 +275,25 @@ export function createSupervisor(deps: RuntimeDeps) {
 
   const { put: putWarm, take: takeWarm } = createWarmStore();
 
-  /** The first activation of a fresh run: its row and context (the request alone) are known to whoever accepted it. */
-  function warmStart(run: store.RunRow, seq: number, context: RunContext): void {
-    putWarm(run.id, seq, { run, context });
+  /** The first activation of a fresh run: its row and context (and the step's try, if one was made) are known to whoever accepted it. */
+  function warmStart(run: store.RunRow, seq: number, context: RunContext, tried?: Tried): void {
+    putWarm(run.id, seq, { run, context, tried });
   }
 
-  return { handleStepJob, loadContext, warmStart };
+  return { handleStepJob, loadContext, warmStart, runAhead };
+}
+
+/** Where a stretch starts: the context so far, the steps it leads to, and what the commit holds already. */
+export interface AheadFrom {
+  context: RunContext;
+  next: string[];
+  taken: number;
+  bytes: number;
+  mayCall?: (step: FlowStep) => boolean;
 }
 
 /** Steps run on after a success and recorded in the same commit; `next` is the route after the last of them. */
-interface Stretch {
+export interface Stretch {
   context: RunContext;
   next: string[];
   records: store.NewStep[];

@@ -12,6 +12,10 @@ const RemoteModuleSchema = Type.Object(
     secret: Type.Optional(Type.String({ minLength: 1, description: 'http: the HMAC key the request body is signed with' })),
     servers: Type.Optional(Type.String({ minLength: 1, description: 'nats: server list, e.g. nats://127.0.0.1:4222' })),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000, description: 'Default answer deadline for this module' })),
+    safe: Type.Boolean({
+      default: false,
+      description: 'The module changes nothing outside Conveyor (a lookup, a pure transform): waiting requests may call it before their run is written (flows.safeStepsFirst)',
+    }),
   },
   { additionalProperties: false },
 );
@@ -63,6 +67,13 @@ export const FlowsSchema = Type.Object(
           'Steps that follow one another in a run with one live branch are recorded in one commit (a stretch). After a crash the stretch runs again with the same idempotency keys; its steps show in the history once it commits.',
       },
     ),
+    safeStepsFirst: Type.Integer({
+      minimum: 0,
+      maximum: 10_000,
+      default: 64,
+      description:
+        'A request that waits (?wait) runs the first steps of its flow whose modules are safe before its run is written, in the one write that records them; at most this many such requests at once (0: off)',
+    }),
     maxWaitMs: Type.Integer({ minimum: 0, maximum: 30_000, default: 30_000, description: 'Upper bound of ?wait= on intake' }),
     modules: Type.Record(Type.String({ minLength: 1 }), RemoteModuleSchema, {
       default: {},

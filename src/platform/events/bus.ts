@@ -130,11 +130,11 @@ class OutboxEventBus implements ManagedEventBus {
     this.pruner = createPruner(deps);
   }
 
-  publish(trx: Db, event: NewEvent): Promise<void> {
+  publish(trx: Db, event: NewEvent | readonly NewEvent[]): Promise<void> {
     return store.insertEvent(trx, event, this.deps.clock.now());
   }
 
-  publishStatement(event: NewEvent, onlyIf?: RawBuilder<unknown>) {
+  publishStatement(event: NewEvent | readonly NewEvent[], onlyIf?: RawBuilder<unknown>) {
     return store.eventInsert(event, this.deps.clock.now(), onlyIf);
   }
 

@@ -42,9 +42,13 @@ interface EventRow {
 // Written out: every run and entity change makes events, and building the insert cost more than it.
 const eventRows = rowsInsert<EventRow>('events', ['topic', 'entity_type', 'entity_id', 'payload', 'created_at']);
 
-export async function insertEvent(trx: Db, event: NewEvent, now: number): Promise<void> {
-  await execute(trx, eventRows([eventRow(event, now)]));
+/** Several events are one insert, their ids in the order given. */
+export async function insertEvent(trx: Db, event: NewEvent | readonly NewEvent[], now: number): Promise<void> {
+  await execute(trx, eventRows(rowsOf(event, now)));
 }
+
+const rowsOf = (event: NewEvent | readonly NewEvent[], now: number): EventRow[] => (isList(event) ? event.map((e) => eventRow(e, now)) : [eventRow(event, now)]);
+const isList = (event: NewEvent | readonly NewEvent[]): event is readonly NewEvent[] => Array.isArray(event);
 
 function eventRow(event: NewEvent, now: number): EventRow {
   if (!event.topic || !event.entityType) throw new Error('an event needs a topic and an entityType');
@@ -55,9 +59,9 @@ function eventRow(event: NewEvent, now: number): EventRow {
  * The insert of one event, to run or to embed in a larger statement (a PostgreSQL WITH clause); with
  * `onlyIf`, PostgreSQL only, it happens only where that condition holds.
  */
-export function eventInsert(event: NewEvent, now: number, onlyIf?: RawBuilder<unknown>): RawBuilder<unknown> {
-  const row = eventRow(event, now);
-  return onlyIf ? insertIf('events', Object.keys(row), [row], onlyIf) : toRaw(eventRows([row]));
+export function eventInsert(event: NewEvent | readonly NewEvent[], now: number, onlyIf?: RawBuilder<unknown>): RawBuilder<unknown> {
+  const rows = rowsOf(event, now);
+  return onlyIf ? insertIf('events', Object.keys(rows[0]!), rows, onlyIf) : toRaw(eventRows(rows));
 }
 
 export async function readEvents(

@@ -38,14 +38,15 @@ export interface BatchSubscribeOptions extends SubscribeOptions {
 export interface EventBus {
   /**
    * Writes the event inside the caller's transaction; it is delivered only once that commits.
-   * Call poke() after the commit to have it delivered without waiting for the next poll.
+   * Call poke() after the commit to have it delivered without waiting for the next poll. Several
+   * events are written by one statement, in the order given.
    */
-  publish(trx: Db, event: NewEvent): Promise<void>;
+  publish(trx: Db, event: NewEvent | readonly NewEvent[]): Promise<void>;
   /**
    * The statement publish() runs, to embed in a larger one (a PostgreSQL WITH clause) that commits it;
    * with `onlyIf` (PostgreSQL only) the event is written only where that condition holds.
    */
-  publishStatement(event: NewEvent, onlyIf?: RawBuilder<unknown>): RawBuilder<unknown>;
+  publishStatement(event: NewEvent | readonly NewEvent[], onlyIf?: RawBuilder<unknown>): RawBuilder<unknown>;
   /**
    * At-least-once, in event order (so in order per entity). The name is the durable checkpoint,
    * created by the next start() (or drain()). A handler that throws is retried with backoff and

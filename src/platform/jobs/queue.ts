@@ -363,6 +363,7 @@ export function createJobQueue(deps: JobQueueDeps): ManagedJobQueue {
     enqueueClaimed,
     claimedStatement: (task, payload, opts = {}) => claimedInsertStatement(task, payload, opts, running, keepForCaller),
     runClaimed,
+    isRunning: () => running,
     hasten: hastenJob,
     schedule(name, cron, task, payload) {
       if (schedules.has(name)) throw new Error(`job schedule "${name}" is defined twice`);

@@ -99,6 +99,8 @@ export interface JobQueue {
    * from the queue; its lease is renewed while it waits). If this process dies first, its lease lapses and any worker runs it.
    */
   runClaimed(job: ClaimedJob): void;
+  /** True while this process runs workers (between start() and stop()). */
+  isRunning(): boolean;
   /**
    * Brings the queued job holding `key` forward so it runs no later than `runAt` (inside the caller's
    * transaction, or on its own). A periodic job that repeats on a long delay can be woken this way

@@ -27,10 +27,14 @@ function requireId(module: string, value: unknown, path: string): number {
   return id;
 }
 
+type Body = (client: Bitrix24Client, input: Record<string, unknown>, call: StepCall) => Promise<unknown>;
+
 /** Runs `body` with the client; connector errors become StepFailures with the Bitrix24 message. */
-function bitrix24Module(name: string, client: ClientSource, body: (client: Bitrix24Client, input: Record<string, unknown>, call: StepCall) => Promise<unknown>): LocalModule {
+function bitrix24Module(name: string, client: ClientSource, body: Body, { reads = false } = {}): LocalModule {
   return {
     name,
+    // A read changes nothing in the portal: a waiting request may call it before its run is written.
+    safe: reads,
     async run(input, call) {
       const c = client();
       try {
@@ -56,7 +60,7 @@ export const findContact = (client: ClientSource) =>
     let found = phone ? await c.findContactByPhone(phone) : [];
     if (found.length === 0 && email) found = await c.findContactByEmail(email);
     return found[0] ?? { ID: null };
-  });
+  }, { reads: true });
 
 /**
  * `bitrix24.find-deal`: input `{contactId?, filter?}`, options `{filter?, order?, select?}`. The newest deal
@@ -80,7 +84,7 @@ export const findDeal = (client: ClientSource) =>
     if (Object.keys(filter).length === 0) return { value: null };
     const [deal] = await c.findDeals({ filter, order: order as Record<string, 'ASC' | 'DESC'>, select: select as string[] | undefined, limit: 1 });
     return { value: deal ?? null };
-  });
+  }, { reads: true });
 
 /** `bitrix24.get-deal`: input `{id}`. The deal; a deal that does not exist fails the step (BITRIX24_NOT_FOUND, not retried). */
 export const getDeal = (client: ClientSource) =>
@@ -90,7 +94,7 @@ export const getDeal = (client: ClientSource) =>
     const deal = await c.getDeal(id);
     if (!deal) throw new StepFailure('BITRIX24_NOT_FOUND', `bitrix24.get-deal: deal ${id} does not exist`);
     return deal;
-  });
+  }, { reads: true });
 
 /**
  * `bitrix24.add-lead` and `bitrix24.add-deal`: the input is the record's fields (`TITLE`, `NAME`, `PHONE`,
