@@ -42,8 +42,25 @@ export function createModuleDirectory(local: readonly LocalModule[], remote: Rea
 export async function callWithDeadline(transport: ModuleTransport, call: StepCall, cancel: AbortSignal): Promise<StepOutcome> {
   // Cancelled already: the module is not called at all.
   if (cancel.aborted) return runCancelled();
+  if (transport.keepsDeadline) {
+    let outcome: StepOutcome;
+    try {
+      outcome = await transport.call(call, cancel);
+    } catch (err) {
+      outcome = unreachable(err);
+    }
+    return cancel.aborted && !outcome.ok ? runCancelled() : outcome;
+  }
   const controller = transport.takesSignal === false ? undefined : new AbortController();
   const timeoutMs = Math.max(0, call.deadline - Date.now());
+  let answer: StepOutcome | Promise<StepOutcome>;
+  try {
+    answer = transport.call(call, controller?.signal ?? cancel);
+  } catch (err) {
+    return unreachable(err);
+  }
+  // Answered at once (a local module that computes): no deadline left to keep, no cancel to hear.
+  if (!(answer instanceof Promise)) return answer;
   let timer: NodeJS.Timeout | undefined;
   let onCancel: (() => void) | undefined;
   const late = new Promise<StepOutcome>((resolve) => {
@@ -59,14 +76,12 @@ export async function callWithDeadline(transport: ModuleTransport, call: StepCal
     cancel.addEventListener('abort', onCancel, { once: true });
   });
   try {
-    const answer = transport.call(call, controller?.signal ?? cancel).catch(
-      (err: unknown): StepOutcome => ({ ok: false, error: { code: 'MODULE_UNREACHABLE', message: err instanceof Error ? err.message : String(err), retryable: true } }),
-    );
-    return await Promise.race([answer, late]);
+    return await Promise.race([answer.catch(unreachable), late]);
   } finally {
     clearTimeout(timer);
     cancel.removeEventListener('abort', onCancel!);
   }
 }
 
+const unreachable = (err: unknown): StepOutcome => ({ ok: false, error: { code: 'MODULE_UNREACHABLE', message: err instanceof Error ? err.message : String(err), retryable: true } });
 const runCancelled = (): StepOutcome => ({ ok: false, error: { code: 'RUN_CANCELLED', message: 'the run was cancelled', retryable: false } });

@@ -44,7 +44,8 @@ export function createIntake(deps: RuntimeDeps, startClaimed: (run: store.RunRow
   async function accept(entry: FlowEntry, request: unknown, idempotencyKey?: string, options: AcceptOptions = {}): Promise<Accepted> {
     const { flow, version } = entry;
     const json = toJson(request);
-    const hash = sha256(canonicalJson(request));
+    // Only an Idempotency-Key's repeat compares bodies: a run without a key needs no hash.
+    const hash = idempotencyKey === undefined ? '' : sha256(canonicalJson(request));
     if (idempotencyKey !== undefined) {
       const earlier = await store.findRunByKey(db, flow.id, idempotencyKey);
       if (earlier) return sameRequest(earlier, hash);

@@ -39,15 +39,27 @@ export function localTransport(module: LocalModule): ModuleTransport {
     // run(input, call) cannot see a signal: creating an AbortController per call for it (a few µs) is waste.
     takesSignal: module.run.length >= 3,
     safe: module.safe === true,
-    async call(call, signal): Promise<StepOutcome> {
+    call(call, signal): StepOutcome | Promise<StepOutcome> {
+      let result: unknown;
       try {
-        return { ok: true, output: await module.run(call.input, call, signal) };
+        result = module.run(call.input, call, signal);
       } catch (err) {
-        if (err instanceof StepFailure) return { ok: false, error: { code: err.code, message: err.message, retryable: err.retryable } };
-        if (signal.aborted) return { ok: false, error: { code: 'MODULE_TIMEOUT', message: `module ${module.name} did not answer in time`, retryable: true } };
-        const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-        return { ok: false, error: { code: 'MODULE_ERROR', message, retryable: false } };
+        return thrown(module, err, signal);
       }
+      if (!isThenable(result)) return { ok: true, output: result };
+      return Promise.resolve(result).then(
+        (output): StepOutcome => ({ ok: true, output }),
+        (err: unknown) => thrown(module, err, signal),
+      );
     },
   };
 }
+
+function thrown(module: LocalModule, err: unknown, signal: AbortSignal): StepOutcome {
+  if (err instanceof StepFailure) return { ok: false, error: { code: err.code, message: err.message, retryable: err.retryable } };
+  if (signal.aborted) return { ok: false, error: { code: 'MODULE_TIMEOUT', message: `module ${module.name} did not answer in time`, retryable: true } };
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return { ok: false, error: { code: 'MODULE_ERROR', message, retryable: false } };
+}
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> => typeof (value as PromiseLike<unknown> | null)?.then === 'function';

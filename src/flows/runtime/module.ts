@@ -45,9 +45,16 @@ export interface ModuleTransport {
    * signal, and enforces the deadline by not waiting past it.
    */
   readonly takesSignal?: boolean;
+  /**
+   * call() settles by itself at call.deadline and when its signal fires, and never rejects (the broker
+   * transports' publishAndAwait): the dispatcher passes the run's cancel signal and adds no timer or
+   * AbortController of its own.
+   */
+  readonly keepsDeadline?: boolean;
   /** Calling the module changes nothing outside Conveyor (see LocalModule.safe). */
   readonly safe?: boolean;
-  call(call: StepCall, signal: AbortSignal): Promise<StepOutcome>;
+  /** An outcome known at once may come back as it is (a local module that computes): no promise to wait for. */
+  call(call: StepCall, signal: AbortSignal): StepOutcome | Promise<StepOutcome>;
   close?(): Promise<void>;
 }
 

@@ -21,6 +21,7 @@ export interface RunRow {
   version: number;
   state: RunState;
   request: string;
+  /** sha256 of the request's canonical JSON when it came with an Idempotency-Key (a repeat must match it); else ''. */
   request_hash: string;
   idempotency_key: string | null;
   replay_of: string | null;

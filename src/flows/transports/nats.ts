@@ -123,6 +123,7 @@ export async function createNatsTransport(opts: NatsTransportOptions): Promise<M
 
   return {
     kind: 'queue',
+    keepsDeadline: true, // publishAndAwait settles at the deadline and on abort, and never rejects
     call,
     async close() {
       replies.unsubscribe();

@@ -109,6 +109,7 @@ export async function createRabbitTransport(opts: RabbitTransportOptions): Promi
 
   return {
     kind: 'queue',
+    keepsDeadline: true, // publishAndAwait settles at the deadline and on abort, and never rejects
     call,
     async close() {
       closing = true;

@@ -4,6 +4,8 @@ import { describe, it } from 'node:test';
 import { callWithDeadline } from '../../../src/flows/runtime/dispatch.js';
 import { localTransport } from '../../../src/flows/runtime/local.js';
 import type { StepCall } from '../../../src/flows/runtime/module.js';
+import { silentLog } from '../../../src/flows/transports/outcome.js';
+import { publishAndAwait } from '../../../src/flows/transports/waiter.js';
 
 const call = (module: string, deadlineMs = 5000): StepCall => ({
   runId: 'r1',
@@ -63,5 +65,27 @@ describe('callWithDeadline', () => {
     await callWithDeadline(listening, call('listening', 20), runSignal);
     assert.equal(seen?.aborted, true, 'the call’s own signal fired at the deadline');
     assert.equal(runSignal.aborted, false, 'the run’s signal did not: the run goes on to a retry or an error route');
+  });
+
+  it('a transport that keeps the deadline itself (the broker ones) gets the run signal as it is; its abort answer becomes RUN_CANCELLED', async () => {
+    const waiting = new Map();
+    // A broker transport whose module never answers: publishAndAwait alone decides the outcome.
+    const silent = { kind: 'queue' as const, keepsDeadline: true, seen: [] as AbortSignal[], call(c: StepCall, signal: AbortSignal) {
+      this.seen.push(signal);
+      return publishAndAwait(c, signal, { timeoutMs: 60_000, waiting, where: 'nowhere', log: silentLog }, async () => undefined);
+    } };
+    const late = await callWithDeadline(silent, call('silent', 20), new AbortController().signal);
+    assert.equal(!late.ok && late.error.code, 'MODULE_TIMEOUT');
+    const run = new AbortController();
+    const pending = callWithDeadline(silent, call('silent'), run.signal);
+    assert.equal(silent.seen[1], run.signal, 'no AbortController of the dispatcher in between');
+    run.abort();
+    const cancelled = await pending;
+    assert.equal(!cancelled.ok && cancelled.error.code, 'RUN_CANCELLED');
+    assert.equal(getEventListeners(run.signal, 'abort').length, 0);
+    assert.equal(waiting.size, 0, 'the waiter is gone');
+    const broken = { kind: 'queue' as const, keepsDeadline: true, call: () => Promise.reject(new Error('socket closed')) };
+    const refused = await callWithDeadline(broken, call('broken'), new AbortController().signal);
+    assert.deepEqual(refused, { ok: false, error: { code: 'MODULE_UNREACHABLE', message: 'socket closed', retryable: true } });
   });
 });

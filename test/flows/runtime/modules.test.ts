@@ -17,7 +17,7 @@ const call = (module: string, input: unknown, options: Record<string, unknown>):
   options,
   deadline: Date.now() + 5000,
 });
-const run = (module: string, input: unknown, options: Record<string, unknown>): Promise<StepOutcome> =>
+const run = async (module: string, input: unknown, options: Record<string, unknown>): Promise<StepOutcome> =>
   moduleNamed(module).call(call(module, input, options), new AbortController().signal);
 
 describe('built-in flow modules', () => {
