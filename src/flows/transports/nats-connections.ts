@@ -9,6 +9,13 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
  */
 export interface SharedConnection {
   readonly nc: NatsConnection;
+  /**
+   * Runs `publish` (which publishes on nc) at the end of this event-loop turn, together with what every
+   * user of the connection queued this turn: nats.js then writes them all in one socket write. It writes
+   * once per microtask turn, and a run's calls, replies and acks come from promise chains that each end
+   * in their own turn — as many writes, each a syscall costing more than the message.
+   */
+  soon<T>(publish: () => T): Promise<T>;
   /** Sends what this user published, and closes the connection if nobody else uses it. */
   release(): Promise<void>;
 }
@@ -16,6 +23,11 @@ export interface SharedConnection {
 interface Entry {
   connection: Promise<NatsConnection>;
   users: number;
+  queued: (() => void)[];
+}
+
+function runQueued(entry: Entry): void {
+  for (const publish of entry.queued.splice(0)) publish();
 }
 
 const open = new Map<string, Entry>();
@@ -24,7 +36,7 @@ export async function shareConnection(servers: string, role: 'conveyor-hub' | 'c
   const key = `${role} ${servers}`;
   let entry = open.get(key);
   if (!entry || (await isClosed(entry))) {
-    const fresh: Entry = { connection: connectTo(servers, role), users: 0 };
+    const fresh: Entry = { connection: connectTo(servers, role), users: 0, queued: [] };
     fresh.connection.catch(() => open.get(key) === fresh && open.delete(key));
     open.set(key, (entry = fresh));
   }
@@ -40,9 +52,22 @@ export async function shareConnection(servers: string, role: 'conveyor-hub' | 'c
   let released = false;
   return {
     nc,
+    soon<T>(publish: () => T): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        if (used.queued.length === 0) setImmediate(runQueued, used);
+        used.queued.push(() => {
+          try {
+            resolve(publish());
+          } catch (err) {
+            reject(err);
+          }
+        });
+      });
+    },
     async release() {
       if (released) return;
       released = true;
+      runQueued(used);
       if (--used.users > 0) return void (await nc.flush());
       if (open.get(key) === used) open.delete(key);
       await nc.drain();

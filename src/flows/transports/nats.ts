@@ -114,7 +114,9 @@ export async function createNatsTransport(opts: NatsTransportOptions): Promise<M
       h.set('Nats-Msg-Id', correlationId);
       token = String(nextAck++);
       awaitingAck.set(token, correlationId);
-      nc.publish(subject, JSON.stringify(step), { headers: h, reply: `${acks}.${token}` });
+      const body = JSON.stringify(step);
+      const reply = `${acks}.${token}`;
+      await shared.soon(() => nc.publish(subject, body, { headers: h, reply }));
     });
     return answer.finally(() => {
       if (token !== undefined) awaitingAck.delete(token);
@@ -176,8 +178,12 @@ export async function serveNatsModule(opts: NatsModuleOptions): Promise<ServedMo
       h.set(CORRELATION_HEADER, m.headers?.get(CORRELATION_HEADER) || correlationIdOf(call));
       // No flush between reply and ack (a round trip per call): one connection carries both in order,
       // so the server has the reply before it sees the ack; lost together, the call is redelivered.
-      nc.publish(replyTo, JSON.stringify(answer), { headers: h });
-      m.ack();
+      // Both go out with the connection's other publishes of this turn (shared.soon).
+      const body = JSON.stringify(answer);
+      await shared.soon(() => {
+        nc.publish(replyTo, body, { headers: h });
+        m.ack();
+      });
     } catch (err) {
       log.warn({ module: opts.module, err: (err as Error).message }, 'could not reply; the call will be redelivered');
       m.nak(1000);

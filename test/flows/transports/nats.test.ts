@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DiscardPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { createNatsTransport, natsConsumerName, serveNatsModule } from '../../../src/flows/transports/index.js';
-import { connectionUsers } from '../../../src/flows/transports/nats-connections.js';
+import { connectionUsers, shareConnection } from '../../../src/flows/transports/nats-connections.js';
 import type { ModuleTransport } from '../../../src/flows/runtime/module.js';
 import { NATS_SERVERS, makeCall, unique } from './support.js';
 
@@ -116,6 +116,30 @@ describe('NATS JetStream transport', () => {
     // The connection a and servedA used is still open for b and servedB.
     assert.deepEqual(await b.call(makeCall({ module: 'mod-b', input: 2 }), new AbortController().signal), { ok: true, output: { module: 'mod-b', input: 2 } });
     assert.equal(connectionUsers(p.servers, 'conveyor-hub'), 1);
+  });
+
+  it('publishes queued with soon() go out at the end of the turn in order; one that throws fails alone; release sends what is queued', async () => {
+    const subject = `test.soon.${unique('')}`;
+    const seen: string[] = [];
+    const sub = nc.subscribe(subject, { callback: (_err, msg) => void seen.push(msg.string()) });
+    await nc.flush();
+    const shared = await shareConnection(NATS_SERVERS, 'conveyor-hub');
+    const queued = [1, 2, 3].map((n) => shared.soon(() => (shared.nc.publish(subject, `m${n}`), n)));
+    const broken = shared.soon(() => {
+      throw new Error('no such subject');
+    });
+    const after = shared.soon(() => shared.nc.publish(subject, 'm4'));
+    assert.deepEqual(seen, [], 'nothing was published within the turn');
+    assert.deepEqual(await Promise.all(queued), [1, 2, 3]);
+    await assert.rejects(broken, /no such subject/);
+    await after;
+    void shared.soon(() => shared.nc.publish(subject, 'm5'));
+    await shared.release(); // before the turn ends: release sends it
+    await nc.flush();
+    const deadline = Date.now() + 2000;
+    while (seen.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(seen, ['m1', 'm2', 'm3', 'm4', 'm5']);
+    sub.unsubscribe();
   });
 
   it('stores a re-published attempt once (Nats-Msg-Id) and answers every waiter', async () => {
