@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../platform/db/index.js';
 import type { ClaimedJob, JobInfo } from '../../platform/jobs/index.js';
-import { enqueueSteps, publishRun, runEvent, STEP_TASK, stepJobKey, type CommitWake, type RuntimeDeps, type StepJob } from './deps.js';
+import { contextTooLarge, enqueueSteps, publishRun, runEvent, STEP_TASK, stepJobKey, type CommitWake, type RuntimeDeps, type StepJob } from './deps.js';
 import * as oneStatement from './one-statement.js';
 import * as store from './store.js';
 
@@ -136,7 +136,7 @@ export function createCommitWriters(deps: RuntimeDeps) {
         // The stretch numbered its steps from the run as read; had anyone else taken a number, they would clash.
         if (chained.length > 0 && advanced.lastSeq !== run.last_seq + chained.length + next.length) throw new Abandon();
         if (advanced.contextBytes > limit) {
-          const error = { step: chained.at(-1)?.step_id ?? p.stepId, code: 'CONTEXT_TOO_LARGE', message: `the run context reached ${advanced.contextBytes} bytes; flows.contextBytes allows ${limit}` };
+          const error = contextTooLarge(chained.at(-1)?.step_id ?? p.stepId, advanced.contextBytes, limit);
           await store.endRun(trx, run.id, ['running'], 'failed', clock.now(), error);
           await publishRun(deps, trx, 'flow.run.failed', run, { state: 'failed', error });
           out.ended = 'failed';

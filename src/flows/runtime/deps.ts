@@ -36,6 +36,13 @@ export interface StepJob {
 
 export const stepJobKey = (runId: string, stepId: string, seq: number) => `${runId}:${stepId}:${seq}`;
 
+/** The error of a run whose context outgrew flows.contextBytes at `step`. */
+export const contextTooLarge = (step: string, bytes: number, limit: number) => ({
+  step,
+  code: 'CONTEXT_TOO_LARGE',
+  message: `the run context reached ${bytes} bytes; flows.contextBytes allows ${limit}`,
+});
+
 /** What the supervisor, intake and the API share; built once by createFlowRuntime. */
 export interface RuntimeDeps {
   db: Db;

@@ -1,7 +1,7 @@
 import type { ClaimedJob } from '../../platform/jobs/index.js';
 import { REQUEST_ROOT } from '../conditions/compile.js';
 import type { Flow } from '../definition/flow.js';
-import { enqueueSteps, runEvent, STEP_TASK, stepJobKey, type EndedRun, type RuntimeDeps, type StepJob } from './deps.js';
+import { contextTooLarge, enqueueSteps, runEvent, STEP_TASK, stepJobKey, type EndedRun, type RuntimeDeps, type StepJob } from './deps.js';
 import * as oneStatement from './one-statement.js';
 import type { RunContext } from './step-try.js';
 import * as store from './store.js';
@@ -49,7 +49,7 @@ export function createSafeStart(deps: RuntimeDeps, supervisor: Supervisor) {
     const limit = deps.settings.contextBytes;
     const row: store.RunRow = { ...run, live_branches: next.length, last_seq: records.length + next.length, context_bytes: contextBytes };
     if (contextBytes > limit) {
-      const error = { step: records.at(-1)?.step_id ?? flow.start[0], code: 'CONTEXT_TOO_LARGE', message: `the run context reached ${contextBytes} bytes; flows.contextBytes allows ${limit}` };
+      const error = contextTooLarge(records.at(-1)?.step_id ?? flow.start[0]!, contextBytes, limit);
       Object.assign(row, { state: 'failed', live_branches: 0, finished_at: now, error: JSON.stringify(error) });
     } else if (next.length === 0) {
       Object.assign(row, { state: 'succeeded', finished_at: now });
