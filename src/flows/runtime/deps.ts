@@ -5,6 +5,7 @@ import type { EventBus, NewEvent } from '../../platform/events/index.js';
 import type { JobQueue } from '../../platform/jobs/index.js';
 import type { Logger } from '../../platform/logging/index.js';
 import type { ModuleDirectory } from './dispatch.js';
+import type { FirstWrites } from './first-writes.js';
 import type { FlowRegistry } from './registry.js';
 import type { RunRow } from './store.js';
 
@@ -62,6 +63,8 @@ export interface RuntimeDeps {
   runEnded(runId: string, outcome?: EndedRun): void;
   /** Cancellation signals of runs with steps executing in this process. */
   cancels: RunCancels;
+  /** Runs' first writes, batched into one statement each (where the database takes writes in a WITH clause). */
+  firstWrites?: FirstWrites;
 }
 
 export interface RunCancels {

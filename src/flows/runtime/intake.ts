@@ -7,7 +7,6 @@ import { enqueueSteps, publishRun, RELEASE_TASK, runEvent, STEP_TASK, stepJobKey
 import { newRunId } from './ids.js';
 import { canonicalJson, sha256, toJson } from './json.js';
 import type { FlowEntry } from './registry.js';
-import * as oneStatement from './one-statement.js';
 import type { SafeStart } from './safe-start.js';
 import * as store from './store.js';
 import type { RunContext } from './step-try.js';
@@ -79,12 +78,12 @@ export function createIntake(deps: RuntimeDeps, startClaimed: (run: store.RunRow
         const ended = await safeStart.start(flow, { ...startedAs(newRun(clock.now())), live_branches: 1, last_seq: 0 });
         return { runId, state: ended?.run.state ?? 'running', duplicate: false, ...(ended ? { ended } : {}) };
       }
-      if (deps.dialect.dataModifyingCtes && flow.intake.mode === 'immediate' && flow.start.length === 1) {
+      if (deps.firstWrites && flow.intake.mode === 'immediate' && flow.start.length === 1) {
         // One statement, no transaction: the run, its started event and its first job, claimed.
         const run = startedAs(newRun(clock.now()));
         const stepId = flow.start[0]!;
-        const firstJob = deps.jobs.claimedStatement(STEP_TASK, { runId, stepId, seq: 1 } satisfies StepJob, { key: stepJobKey(runId, stepId, 1) });
-        claimed = await oneStatement.startRun(db, run, deps.events.publishStatement(runEvent('flow.run.started', run)), firstJob);
+        const job = deps.jobs.claimedStatement(STEP_TASK, { runId, stepId, seq: 1 } satisfies StepJob, { key: stepJobKey(runId, stepId, 1) });
+        claimed = await deps.firstWrites.write({ run, records: [], events: [runEvent('flow.run.started', run)], job });
         deps.afterCommit({ jobs: claimed === null });
         if (claimed) startClaimed(run, claimed, { [REQUEST_ROOT]: JSON.parse(json.text) as unknown });
         return { runId, state: 'running', duplicate: false };

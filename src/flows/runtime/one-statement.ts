@@ -4,36 +4,15 @@ import type { ClaimedJob, JobInsertStatement } from '../../platform/jobs/index.j
 import * as store from './store.js';
 
 /**
- * A run's start and a step's commit as ONE statement each, where the database takes writes in a WITH
- * clause (PostgreSQL, `dialect.dataModifyingCtes`). Each statement is a round trip, and the round trips
- * (begin, run, event, job, commit; begin, steps, job, run, event, commit) were most of what a run cost
- * on PostgreSQL. SQLite runs the same writes one by one: in-process calls, no round trips.
+ * A step's commit as ONE statement, where the database takes writes in a WITH clause (PostgreSQL,
+ * `dialect.dataModifyingCtes`); a run's first write is one too (first-writes.ts). Each statement is a
+ * round trip, and the round trips (begin, run, event, job, commit; begin, steps, job, run, event,
+ * commit) were most of what a run cost on PostgreSQL. SQLite runs the same writes one by one:
+ * in-process calls, no round trips.
  */
 
-type Clause = readonly [name: string, statement: RawBuilder<unknown>];
-const withClauses = (clauses: Clause[]) => sql.join(clauses.map(([name, statement]) => sql`${sql.ref(name)} as (${statement})`));
-
-/** A run that starts at once with a single first step: the run, its started event and its first job. No transaction needed. */
-export async function startRun(db: Db, run: store.NewRun, startedEvent: RawBuilder<unknown>, firstJob: JobInsertStatement): Promise<ClaimedJob | null> {
-  const { rows } = await sql`
-    with ${withClauses([['run', store.runInsert(run)], ['started', startedEvent], ['job', firstJob.sql]])}
-    select * from job`.execute(db);
-  return firstJob.adopt(rows[0]);
-}
-
-/**
- * A run written for the first time after steps already ran (safe steps first): the run as they left it
- * (ended, or with its next job, claimed), their records and its events.
- */
-export async function writeRunAhead(db: Db, run: store.RunRow, records: store.NewStep[], events: RawBuilder<unknown>, nextJob?: JobInsertStatement): Promise<ClaimedJob | null> {
-  const clauses: Clause[] = [['run', store.wholeRunInsert(run)], ['events', events]];
-  if (records.length > 0) clauses.push(['steps', store.stepsInsert(records)]);
-  if (nextJob) clauses.push(['job', nextJob.sql]);
-  const { rows } = await sql`
-    with ${withClauses(clauses)}
-    ${nextJob ? sql`select * from job` : sql`select 1`}`.execute(db);
-  return nextJob ? nextJob.adopt(rows[0]) : null;
-}
+export type Clause = readonly [name: string, statement: RawBuilder<unknown>];
+export const withClauses = (clauses: Clause[]) => sql.join(clauses.map(([name, statement]) => sql`${sql.ref(name)} as (${statement})`));
 
 /** Builds a write that happens only where `onlyIf` holds. */
 type Conditional<T> = (onlyIf: RawBuilder<unknown>) => T;

@@ -14,6 +14,7 @@ import { connectRemoteModules, remoteModulesByName, type TransportFactories } fr
 import { createFlowRegistry, createStoredFlowRegistry, readFlowDirectory, type FlowRegistry } from './registry.js';
 import type { Flow } from '../definition/flow.js';
 import * as store from './store.js';
+import { createFirstWrites } from './first-writes.js';
 import { createSafeStart } from './safe-start.js';
 import { createSupervisor, type Supervisor } from './supervisor.js';
 
@@ -109,6 +110,7 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
       for (const wake of waiters.get(runId) ?? []) wake(outcome);
     },
     cancels: createRunCancels(),
+    firstWrites: dialect.dataModifyingCtes ? createFirstWrites(db, o.events) : undefined,
   };
   const supervisor = createSupervisor(deps);
   const intake = createIntake(

@@ -2,7 +2,6 @@ import type { ClaimedJob } from '../../platform/jobs/index.js';
 import { REQUEST_ROOT } from '../conditions/compile.js';
 import type { Flow } from '../definition/flow.js';
 import { contextTooLarge, enqueueSteps, runEvent, STEP_TASK, stepJobKey, type EndedRun, type RuntimeDeps, type StepJob } from './deps.js';
-import * as oneStatement from './one-statement.js';
 import type { RunContext } from './step-try.js';
 import * as store from './store.js';
 import type { Stretch, Supervisor } from './supervisor.js';
@@ -20,7 +19,7 @@ import type { Stretch, Supervisor } from './supervisor.js';
  * after the write, as its own activation, exactly as it would have otherwise.
  */
 export function createSafeStart(deps: RuntimeDeps, supervisor: Supervisor) {
-  const { db, clock } = deps;
+  const { clock } = deps;
   let inFlight = 0;
 
   /** The flow starts with one safe step, this process runs steps, and fewer than the limit are under way. */
@@ -77,10 +76,10 @@ export function createSafeStart(deps: RuntimeDeps, supervisor: Supervisor) {
     const firstJob = first === undefined ? undefined : { task: STEP_TASK, payload: { runId: row.id, stepId: first, seq: firstSeq } satisfies StepJob, key: stepJobKey(row.id, first, firstSeq) };
     // One insert, so the started event comes first whatever the database does with a WITH clause's order.
     const events = [runEvent('flow.run.started', row), ...(endedEvent ? [endedEvent] : [])];
-    if (deps.dialect.dataModifyingCtes && rest.length === 0) {
-      // One statement, no transaction (PostgreSQL): one round trip for the whole run.
+    if (deps.firstWrites && rest.length === 0) {
+      // One statement, no transaction (PostgreSQL), shared with other runs written at the same moment.
       const job = firstJob && deps.jobs.claimedStatement(firstJob.task, firstJob.payload, { key: firstJob.key });
-      const claimed = await oneStatement.writeRunAhead(db, row, records, deps.events.publishStatement(events), job);
+      const claimed = await deps.firstWrites.write({ run: row, records, events, job });
       deps.afterCommit({ jobs: job !== undefined && claimed === null });
       return claimed;
     }

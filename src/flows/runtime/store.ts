@@ -113,9 +113,10 @@ export async function insertWholeRun(db: Db, run: RunRow): Promise<void> {
   await execute(db, wholeRunRows([run]));
 }
 
-/** insertWholeRun's statement, to embed in a larger one. */
-export function wholeRunInsert(run: RunRow): RawBuilder<unknown> {
-  return toRaw(wholeRunRows([run]));
+/** insertWholeRun's statement for one or more runs, to embed in a larger one. */
+export function wholeRunInsert(runs: readonly RunRow[], onlyIf?: RawBuilder<unknown>): RawBuilder<unknown> {
+  if (onlyIf) return insertIf('flow_runs', [...RUN_COLUMNS, 'error', 'finished_at'], runs, onlyIf);
+  return toRaw(wholeRunRows(runs));
 }
 
 export async function readRun(db: Db, id: string): Promise<RunRow | undefined> {
