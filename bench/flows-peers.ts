@@ -35,7 +35,7 @@ const N8N_OVERRIDES = { xlsx: '0.18.5', 'isolated-vm': '5.0.4' };
 /** Which peers to run (default both): BENCH_PEERS=node-red skips n8n, BENCH_PEERS= skips both. */
 const PEERS = (process.env.BENCH_PEERS ?? 'node-red,n8n').split(',').map((s) => s.trim());
 
-type Measured = Omit<CaseResult, 'suite'>;
+type Measured = Omit<CaseResult, 'suite'> & { round: number };
 interface System {
   name: string;
   target: CaseResult['target'];
@@ -73,7 +73,7 @@ export const flowsPeers: Suite = {
   name: SUITE,
   description: 'The 001 example through Conveyor (SQLite, PostgreSQL, NATS), Node-RED 4 and n8n 1, same load',
   async run(options) {
-    const measured: Measured[] = [];
+    const rounds: Measured[] = [];
     const problems: string[] = [];
     const info: Record<string, unknown> = {};
     const workDir = mkdtempSync(join(tmpdir(), 'conveyor-bench-peers-'));
@@ -97,32 +97,45 @@ export const flowsPeers: Suite = {
       for (const kind of options.databases) systems.push(conveyor(kind, workDir, options.profile));
       systems.push(conveyor(options.databases[0]!, workDir, options.profile, true));
 
-      for (const system of systems) {
-        console.log(`  ${system.name}: starting…`);
-        let server;
-        try {
-          server = await system.start();
-          await probe(system, server.url);
-          const result = await runLoad({ url: server.url, serverPid: server.pid, connections: options.connections, pipelining: options.pipelining, durationS: options.durationS, warmupS: options.warmupS, requests: requestsFor(system, options.connections) });
-          const stopped = server;
-          server = undefined; // stopped here, so that a profile (written at exit) can be read
-          await stopped.stop();
-          const profile = stopped.profileFile ? reportProfile(stopped.profileFile(), result.windowUs, REPO_ROOT) : undefined;
-          measured.push({ name: system.name, target: system.target, request: `POST ${system.path}`, ...result, profile });
-          progress(measured.at(-1)!);
-        } catch (err) {
-          problems.push(`${system.name} not measured: ${(err as Error).message}`);
-          console.error(`  ${system.name}: not measured: ${(err as Error).message.split('\n')[0]}`);
-        } finally {
-          await server?.stop();
+      // Rounds, each over every system in turn: the machine's load drifts over minutes, and a ratio of
+      // two systems measured in the same round is steadier than one of systems measured minutes apart.
+      for (let round = 1; round <= options.rounds; round++) {
+        if (options.rounds > 1) console.log(`  round ${round} of ${options.rounds}`);
+        for (const system of systems) {
+          const result = await measure(system, options, problems);
+          if (result) rounds.push({ round, ...result });
         }
       }
     } finally {
       await removeWorkDir();
     }
-    return finish(measured, problems, info, options);
+    return finish(rounds, problems, info, options);
   },
 };
+
+/** One system under the load, from its start to its stop; undefined (and a problem) when it broke. */
+async function measure(system: System, options: BenchOptions, problems: string[]): Promise<Omit<Measured, 'round'> | undefined> {
+  console.log(`  ${system.name}: starting…`);
+  let server;
+  try {
+    server = await system.start();
+    await probe(system, server.url);
+    const result = await runLoad({ url: server.url, serverPid: server.pid, connections: options.connections, pipelining: options.pipelining, durationS: options.durationS, warmupS: options.warmupS, requests: requestsFor(system, options.connections) });
+    const stopped = server;
+    server = undefined; // stopped here, so that a profile (written at exit) can be read
+    await stopped.stop();
+    const profile = stopped.profileFile ? reportProfile(stopped.profileFile(), result.windowUs, REPO_ROOT) : undefined;
+    const measured = { name: system.name, target: system.target, request: `POST ${system.path}`, ...result, profile };
+    progress(measured);
+    return measured;
+  } catch (err) {
+    problems.push(`${system.name} not measured: ${(err as Error).message}`);
+    console.error(`  ${system.name}: not measured: ${(err as Error).message.split('\n')[0]}`);
+    return undefined;
+  } finally {
+    await server?.stop();
+  }
+}
 
 function wrap(p: { url: string; proc: { child: { pid?: number } }; stop(): Promise<void> }) {
   return { url: p.url, pid: p.proc.child.pid, stop: () => p.stop() };
@@ -158,37 +171,56 @@ function conveyor(kind: DatabaseKind, workDir: string, profile: boolean, nats = 
   };
 }
 
-function finish(measured: Measured[], problems: string[], info: Record<string, unknown>, options: BenchOptions): SuiteResult {
-  const cases: CaseResult[] = measured.map((m) => ({ suite: SUITE, ...m }));
-  for (const c of cases) {
+/** The median of the values (the mean of the middle two for an even count). */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Each system's median round as its case (with every round's req/s); each goal's ratio is the median of its per-round ratios. */
+function finish(rounds: Measured[], problems: string[], info: Record<string, unknown>, options: BenchOptions): SuiteResult {
+  const names = [...new Set(rounds.map((r) => r.name))];
+  const cases: CaseResult[] = names.map((name) => {
+    const mine = rounds.filter((r) => r.name === name);
+    const byRps = [...mine].sort((a, b) => a.rps.mean - b.rps.mean);
+    const { round: _, ...middle } = byRps[Math.floor((byRps.length - 1) / 2)]!;
+    return { suite: SUITE, ...middle, ...(mine.length > 1 ? { roundsRps: mine.map((r) => Math.round(r.rps.mean)) } : {}) };
+  });
+  for (const c of rounds) {
     const unfinished = Number(c.statusCodes['202'] ?? 0); // Conveyor: the run did not end within ?wait
     // A server that answers fewer requests than it has connections in the whole run is not keeping up
     // at all (autocannon counts a timeout only after 10 s): its req/s would make any ratio look good.
-    if (c.total < options.connections) problems.push(`${c.name}: only ${c.total} requests answered in ${c.durationS} s with ${options.connections} connections`);
+    if (c.total < options.connections) problems.push(`${c.name} (round ${c.round}): only ${c.total} requests answered in ${c.durationS} s with ${options.connections} connections`);
     if (c.non2xx || c.errors || c.timeouts || unfinished) {
-      problems.push(`${c.name}: ${c.non2xx} non-2xx, ${unfinished} unfinished (202), ${c.errors} socket errors, ${c.timeouts} timeouts (status ${JSON.stringify(c.statusCodes)})`);
+      problems.push(`${c.name} (round ${c.round}): ${c.non2xx} non-2xx, ${unfinished} unfinished (202), ${c.errors} socket errors, ${c.timeouts} timeouts (status ${JSON.stringify(c.statusCodes)})`);
     }
   }
-  const rps = (prefix: string) => cases.find((c) => c.name.startsWith(prefix))?.rps.mean;
   const goals: GoalResult[] = [];
-  const goal = (name: string, actual: number | undefined, threshold: number) => {
-    if (actual !== undefined && Number.isFinite(actual)) goals.push({ name, actual, threshold, pass: actual >= threshold });
+  /** The median over the rounds where both were measured of mine's req/s over theirs. */
+  const goal = (name: string, mine: (n: string) => boolean, theirs: (n: string) => boolean, threshold: number) => {
+    const ratios: number[] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      const a = rounds.find((r) => r.round === round && mine(r.name))?.rps.mean;
+      const b = rounds.find((r) => r.round === round && theirs(r.name))?.rps.mean;
+      if (a !== undefined && b) ratios.push(a / b);
+    }
+    if (ratios.length === 0) return;
+    const actual = median(ratios);
+    const spread = ratios.length > 1 ? ` (median of ${ratios.length} rounds: ${ratios.map((r) => `${(r * 100).toFixed(1)}%`).join(', ')})` : '';
+    goals.push({ name: `${name}${spread}`, actual, threshold, pass: actual >= threshold });
   };
   for (const kind of options.databases) {
-    const mine = rps(`conveyor ${kind}`);
-    const n8n = rps('n8n');
-    const nodeRed = rps('node-red');
-    goal(`conveyor ${kind} req/s ≥ ${N8N_GOAL * 100}% of n8n's`, mine && n8n && mine / n8n, N8N_GOAL);
-    goal(`conveyor ${kind} req/s ≥ ${NODE_RED_GOAL * 100}% of node-red's`, mine && nodeRed && mine / nodeRed, NODE_RED_GOAL);
+    const mine = (n: string) => n === `conveyor ${kind}`;
+    goal(`conveyor ${kind} req/s ≥ ${N8N_GOAL * 100}% of n8n's`, mine, (n) => n.startsWith('n8n'), N8N_GOAL);
+    goal(`conveyor ${kind} req/s ≥ ${NODE_RED_GOAL * 100}% of node-red's`, mine, (n) => n.startsWith('node-red'), NODE_RED_GOAL);
   }
   const first = options.databases[0];
-  const local = cases.find((c) => c.name === `conveyor ${first}`)?.rps.mean;
-  const nats = rps(`conveyor ${first} nats`);
-  goal(`conveyor ${first} with steps over NATS ≥ ${(NATS_GOAL * 100).toFixed(1)}% of local dispatch req/s`, nats && local && nats / local, NATS_GOAL);
+  goal(`conveyor ${first} with steps over NATS ≥ ${(NATS_GOAL * 100).toFixed(1)}% of local dispatch req/s`, (n) => n === `conveyor ${first} nats`, (n) => n === `conveyor ${first}`, NATS_GOAL);
   return { cases, goals, problems, info };
 }
 
-function progress(c: Measured): void {
+function progress(c: Omit<Measured, 'round'>): void {
   const cpu = c.serverCpuUsPerRequest === undefined ? '' : `  ${c.serverCpuUsPerRequest} µs CPU/req`;
   console.log(`  ${c.name.padEnd(28)} ${Math.round(c.rps.mean).toString().padStart(7)} req/s  p50 ${c.latencyMs.p50} ms  p99 ${c.latencyMs.p99} ms${cpu}  status ${JSON.stringify(c.statusCodes)}`);
 }

@@ -24,6 +24,8 @@ const HELP = `Usage: npm run bench -- [options]
   --sync-changes <n>    client changes and deal changes for roistat-sync (default 100000 each)
   --sync-window <s>     seconds of registration measured by roistat-sync (default 40)
   --databases <list>    sqlite,postgres (default both; PostgreSQL from BENCH_PG_URL or postgres://postgres@127.0.0.1:5432)
+  --rounds <n>          flows-peers: rounds over all its systems, one after another (default 3); a ratio
+                        is the median of the rounds' ratios, each taken within one round
   --profile             run the hub under --cpu-prof and print where its time went`;
 
 function options(): { suites: Suite[]; bench: BenchOptions; stamp: string } {
@@ -38,6 +40,7 @@ function options(): { suites: Suite[]; bench: BenchOptions; stamp: string } {
       'sync-changes': { type: 'string', default: '100000' },
       'sync-window': { type: 'string', default: '40' },
       databases: { type: 'string', default: 'sqlite,postgres' },
+      rounds: { type: 'string', default: '3' },
       profile: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -69,6 +72,7 @@ function options(): { suites: Suite[]; bench: BenchOptions; stamp: string } {
       syncChanges: Math.floor(number('sync-changes', 100)),
       syncWindowS: number('sync-window', 5),
       databases: databases as DatabaseKind[],
+      rounds: Math.floor(number('rounds', 1)),
       profile: values.profile!,
       outDir: join(REPO_ROOT, '.bench', stamp),
     },
@@ -97,7 +101,8 @@ function machine() {
 const ms = (value: number) => (value < 1 ? '<1' : String(Math.round(value)));
 
 function table(cases: CaseResult[]): string {
-  const head = ['case', 'req/s', '±sd', 'p50 ms', 'p99 ms', 'non-2xx', 'vs bare', 'CPU µs/req'];
+  const inRounds = cases.some((c) => c.roundsRps);
+  const head = ['case', 'req/s', '±sd', 'p50 ms', 'p99 ms', 'non-2xx', 'vs bare', 'CPU µs/req', ...(inRounds ? ['req/s of each round'] : [])];
   const rows = cases.map((c) => [
     c.name,
     String(Math.round(c.rps.mean)),
@@ -107,10 +112,12 @@ function table(cases: CaseResult[]): string {
     String(c.non2xx + c.errors + c.timeouts),
     c.ratio === undefined ? '—' : `${(c.ratio * 100).toFixed(1)}%`,
     c.serverCpuUsPerRequest === undefined ? '—' : String(c.serverCpuUsPerRequest),
+    ...(inRounds ? [c.roundsRps?.join(' / ') ?? '—'] : []),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  const note = inRounds ? '\n(a case measured in rounds shows its median round; the last column has every round)' : '';
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + note;
 }
 
 async function main(): Promise<number> {

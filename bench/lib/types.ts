@@ -16,6 +16,8 @@ export interface BenchOptions {
   /** Seconds of registration the Roistat sync suite measures. */
   syncWindowS: number;
   databases: DatabaseKind[];
+  /** Rounds over the systems of a side-by-side suite (flows-peers). */
+  rounds: number;
   /** Run the hub under --cpu-prof and summarise where its time went. */
   profile: boolean;
   /** Where this run writes profiles and other artefacts. */
@@ -33,6 +35,8 @@ export interface CaseResult extends LoadResult {
   /** rps.mean / baselineRps */
   ratio?: number;
   profile?: ProfileSummary;
+  /** Mean req/s of each round, where the suite measures in rounds (the case's other figures are its median round's). */
+  roundsRps?: number[];
 }
 
 export interface GoalResult {
