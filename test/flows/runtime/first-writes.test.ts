@@ -4,16 +4,15 @@
 // spoils is written again run by run, so only that run fails. PostgreSQL only: SQLite writes a run in
 // its grouped transaction (group-commit.ts) instead.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { MIGRATIONS } from '../../../src/hub.js';
 import { createFirstWrites, type FirstWrite } from '../../../src/flows/runtime/first-writes.js';
 import type { NewStep, RunRow } from '../../../src/flows/runtime/store.js';
-import { migrateToLatest, openDatabase, type Database } from '../../../src/platform/db/index.js';
 import type { NewEvent } from '../../../src/platform/events/index.js';
 import { eventInsert } from '../../../src/platform/events/store.js';
 import { claimedJobInsert, jobRow, type JobRow } from '../../../src/platform/jobs/store.js';
-import { scratchDatabase, TEST_DATABASES, type ScratchDatabase } from '../../support/databases.js';
+import { TEST_DATABASES } from '../../support/databases.js';
+import { migratedDatabase } from '../../support/migrated-database.js';
 
 const NOW = 1_700_000_000_000;
 const WORKER = 'worker-a';
@@ -79,19 +78,7 @@ function ended(id: string): FirstWrite {
 
 if (TEST_DATABASES.includes('postgres')) {
   describe('flows: runs first written in batches (postgres)', () => {
-    let scratch: ScratchDatabase;
-    let database: Database;
-    before(async () => {
-      scratch = await scratchDatabase('postgres');
-      database = openDatabase(scratch.url);
-      await migrateToLatest(database, MIGRATIONS);
-    });
-    after(async () => {
-      await database.close();
-      await scratch.drop();
-    });
-
-    const db = () => database.db;
+    const { db } = migratedDatabase('postgres');
     const writer = () => createFirstWrites(db(), { publishStatement: (e) => eventInsert(e, NOW) });
     /** The transactions that wrote each run (the xid of its row). */
     const transactionsOf = async (ids: string[]) =>

@@ -3,15 +3,14 @@
 // the job or the run is not as the step knows it, which a running hub only meets in races and crashes.
 // PostgreSQL only: SQLite has no writes in WITH clauses, and runs the usual transaction.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { MIGRATIONS } from '../../../src/hub.js';
 import * as oneStatement from '../../../src/flows/runtime/one-statement.js';
 import type { NewStep } from '../../../src/flows/runtime/store.js';
-import { migrateToLatest, openDatabase, type Database } from '../../../src/platform/db/index.js';
 import { eventInsert } from '../../../src/platform/events/store.js';
 import { claimedJobInsert, insertClaimedJob, jobCompletion, jobRow, type JobRow } from '../../../src/platform/jobs/store.js';
-import { scratchDatabase, TEST_DATABASES, type ScratchDatabase } from '../../support/databases.js';
+import { TEST_DATABASES } from '../../support/databases.js';
+import { migratedDatabase } from '../../support/migrated-database.js';
 
 const RUN = 'run-1';
 const WORKER = 'worker-a';
@@ -35,20 +34,8 @@ const record = (stepId: string, seq: number): NewStep => ({
 
 if (TEST_DATABASES.includes('postgres')) {
   describe('flows: the one-statement step commit (postgres)', () => {
-    let scratch: ScratchDatabase;
-    let database: Database;
+    const { db, database } = migratedDatabase('postgres');
     let job: JobRow;
-    before(async () => {
-      scratch = await scratchDatabase('postgres');
-      database = openDatabase(scratch.url);
-      await migrateToLatest(database, MIGRATIONS);
-    });
-    after(async () => {
-      await database.close();
-      await scratch.drop();
-    });
-
-    const db = () => database.db;
     const count = async (table: string, where = sql`true`) => Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)} where ${where}`.execute(db())).rows[0]!.n);
     const runRow = async () => (await sql<Record<string, unknown>>`select state, live_branches, last_seq, context_bytes, finished_at from flow_runs where id = ${RUN}`.execute(db())).rows[0]!;
 
@@ -113,7 +100,7 @@ if (TEST_DATABASES.includes('postgres')) {
 
     it('a record a twin already wrote: the statement fails as a whole (unique violation), the job and run untouched', async () => {
       await sql`insert into flow_steps (run_id, step_id, seq, attempt, state, module, output_bytes, started_at) values (${RUN}, 's2', 2, 1, 'succeeded', 'set', 0, ${NOW})`.execute(db());
-      await assert.rejects(commit({ last_seq: 1, context_bytes: 2 }), (err) => database.dialect.isUniqueViolation(err));
+      await assert.rejects(commit({ last_seq: 1, context_bytes: 2 }), (err) => database().dialect.isUniqueViolation(err));
       assert.deepEqual(await runRow(), { state: 'running', live_branches: 1, last_seq: 1, context_bytes: 2, finished_at: null });
       assert.equal(await count('jobs', sql`id = ${job.id}`), 1);
       assert.equal(await count('flow_steps'), 1);
