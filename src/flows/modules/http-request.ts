@@ -4,6 +4,8 @@ import { isRecord, render } from './template.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'];
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** HTTP's safe methods (RFC 9110 §9.2.1): the only ones a step may declare safe. */
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
 const MAX_RESPONSE_BYTES = 1_048_576;
 
 /**
@@ -11,17 +13,25 @@ const MAX_RESPONSE_BYTES = 1_048_576;
  * may hold `{{ path }}` placeholders filled from the step input; without `body`, POST/PUT/PATCH send
  * the input itself. Output `{ status, body }` (JSON parsed when the answer says JSON). 5xx, 429 and
  * network trouble are retryable; other 4xx are not. The step deadline aborts the call.
+ *
+ * `safe: true` (GET and HEAD only) declares that the call changes nothing at the other end, as HTTP
+ * says those methods should: with safe steps first (flows.safeStepsFirst) such a step may run before
+ * its run is first written. It is the flow author's word, per step, since some APIs do change things
+ * on a GET; without it every http-request step runs only for a written run.
  */
 export const httpRequestModule: LocalModule = {
   name: 'http-request',
+  safe: (options) => options.safe === true && SAFE_METHODS.has(String(options.method ?? 'GET').toUpperCase()),
   async run(input, call, signal) {
-    const { url, method = 'GET', headers = {}, body, ...unknown } = call.options as Record<string, unknown>;
-    const problems = Object.keys(unknown).map((k) => `unknown option "${k}" (allowed: url, method, headers, body)`);
+    const { url, method = 'GET', headers = {}, body, safe = false, ...unknown } = call.options as Record<string, unknown>;
+    const problems = Object.keys(unknown).map((k) => `unknown option "${k}" (allowed: url, method, headers, body, safe)`);
     const target = typeof url === 'string' ? String(render(url, input)) : '';
     if (!/^https?:\/\//i.test(target)) problems.push('options.url must be an http(s) URL');
     const verb = typeof method === 'string' ? method.toUpperCase() : '';
     if (!METHODS.includes(verb)) problems.push(`options.method must be one of ${METHODS.join(', ')}`);
     if (!isRecord(headers)) problems.push('options.headers must be a mapping');
+    if (typeof safe !== 'boolean') problems.push('options.safe must be true or false');
+    else if (safe && METHODS.includes(verb) && !SAFE_METHODS.has(verb)) problems.push(`options.safe is for GET and HEAD only: a ${verb} changes things at the other end`);
     if (problems.length > 0) throw new StepFailure('BAD_OPTIONS', `http-request: ${problems.join('; ')}`);
 
     const sendHeaders: Record<string, string> = {};

@@ -7,8 +7,8 @@ import type { LocalModule, ModuleTransport, StepCall, StepOutcome } from './modu
  */
 export interface ModuleDirectory {
   transportFor(module: string): ModuleTransport | undefined;
-  /** The module changes nothing outside Conveyor (LocalModule.safe, `flows.modules.<name>.safe`). */
-  isSafe(module: string): boolean;
+  /** A step calling the module with these options changes nothing outside Conveyor (LocalModule.safe, `flows.modules.<name>.safe`). */
+  isSafe(module: string, options?: Readonly<Record<string, unknown>>): boolean;
   /** Every module name a flow may use as `subsystem`. */
   names(): string[];
   close(): Promise<void>;
@@ -26,7 +26,11 @@ export function createModuleDirectory(local: readonly LocalModule[], remote: Rea
   }
   return {
     transportFor: (module) => transports.get(module),
-    isSafe: (module) => transports.get(module)?.safe === true || (remote.has(module) && safeRemote.has(module)),
+    isSafe(module, options = {}) {
+      const safe = transports.get(module)?.safe;
+      if (typeof safe === 'function') return safe(options);
+      return safe === true || (remote.has(module) && safeRemote.has(module));
+    },
     names: () => [...transports.keys()],
     async close() {
       await Promise.allSettled([...remote.values()].map((t) => t.close?.()));

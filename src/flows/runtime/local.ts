@@ -38,7 +38,7 @@ export function localTransport(module: LocalModule): ModuleTransport {
     kind: 'local',
     // run(input, call) cannot see a signal: creating an AbortController per call for it (a few µs) is waste.
     takesSignal: module.run.length >= 3,
-    safe: module.safe === true,
+    safe: module.safe,
     call(call, signal): StepOutcome | Promise<StepOutcome> {
       let result: unknown;
       try {

@@ -52,11 +52,14 @@ export interface ModuleTransport {
    */
   readonly keepsDeadline?: boolean;
   /** Calling the module changes nothing outside Conveyor (see LocalModule.safe). */
-  readonly safe?: boolean;
+  readonly safe?: Safety;
   /** An outcome known at once may come back as it is (a local module that computes): no promise to wait for. */
   call(call: StepCall, signal: AbortSignal): StepOutcome | Promise<StepOutcome>;
   close?(): Promise<void>;
 }
+
+/** Whether calls change nothing outside Conveyor: always, or for the steps whose options it accepts. */
+export type Safety = boolean | ((options: Readonly<Record<string, unknown>>) => boolean);
 
 /** An in-process module: a TypeScript object implementing this is all a local module needs. */
 export interface LocalModule {
@@ -67,8 +70,10 @@ export interface LocalModule {
    * request that waits for its run (?wait) may call such steps before the run is first written
    * (flows.safeStepsFirst): if the process dies meanwhile, the request was never accepted and nothing
    * happened that a retry would repeat. Leave it unset for anything that writes, sends or charges.
+   * A function decides per step, from the step's options (http-request: a GET or HEAD whose flow
+   * step says `safe: true`).
    */
-  safe?: boolean;
+  safe?: Safety;
   /** Declare `signal` (the third parameter) to have it fire at the step's deadline as well as on cancel. */
   run(input: unknown, call: StepCall, signal: AbortSignal): Promise<unknown> | unknown;
 }

@@ -26,7 +26,7 @@ export function createSafeStart(deps: RuntimeDeps, supervisor: Supervisor) {
   function applies(flow: Flow): boolean {
     if (inFlight >= deps.settings.safeStepsFirst || flow.intake.mode !== 'immediate' || flow.start.length !== 1) return false;
     const first = flow.steps.get(flow.start[0]!);
-    return first !== undefined && deps.modules.isSafe(first.subsystem) && deps.jobs.isRunning();
+    return first !== undefined && deps.modules.isSafe(first.subsystem, first.options) && deps.jobs.isRunning();
   }
 
   /** Runs the safe steps of a fresh run (`run`: running, no step numbered yet), then writes it; the outcome when it ended. */
@@ -37,7 +37,7 @@ export function createSafeStart(deps: RuntimeDeps, supervisor: Supervisor) {
     let ahead: Stretch;
     try {
       const context: RunContext = { [REQUEST_ROOT]: JSON.parse(run.request) as unknown };
-      ahead = await supervisor.runAhead(flow, run, { context, next: [...flow.start], taken: 0, bytes: 0, mayCall: (step) => deps.modules.isSafe(step.subsystem) });
+      ahead = await supervisor.runAhead(flow, run, { context, next: [...flow.start], taken: 0, bytes: 0, mayCall: (step) => deps.modules.isSafe(step.subsystem, step.options) });
     } finally {
       deps.cancels.release(run.id);
       inFlight--;

@@ -5,8 +5,11 @@
 // events; failures, retries, the context limit, parallel branches and Idempotency-Key behave as on the
 // usual path; without ?wait, or with the setting at 0, nothing changes.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { StepFailure, type LocalModule } from '../../../src/flows/index.js';
+import { httpRequestModule } from '../../../src/flows/modules/http-request.js';
 import { createModuleDirectory } from '../../../src/flows/runtime/index.js';
 import { TEST_DATABASES } from '../../support/databases.js';
 import { getRun, runToEnd, startFlowHub, type FlowHub } from './support.js';
@@ -71,10 +74,10 @@ function modules(ref: { f?: FlowHub }, seen: Seen[]): LocalModule[] {
   ];
 }
 
-async function withHub(kind: 'sqlite' | 'postgres', flows: Record<string, unknown>, test: (f: FlowHub, seen: Seen[]) => Promise<void>): Promise<void> {
+async function withHub(kind: 'sqlite' | 'postgres', flows: Record<string, unknown>, test: (f: FlowHub, seen: Seen[]) => Promise<void>, files: Record<string, string> = {}): Promise<void> {
   const seen: Seen[] = [];
   const ref: { f?: FlowHub } = {};
-  const f = (ref.f = await startFlowHub(kind, { files: FLOWS, modules: modules(ref, seen), flows }));
+  const f = (ref.f = await startFlowHub(kind, { files: { ...FLOWS, ...files }, modules: modules(ref, seen), flows }));
   try {
     await test(f, seen);
   } finally {
@@ -209,6 +212,54 @@ for (const kind of TEST_DATABASES) {
         assert.equal(runs.length, 1);
       });
     });
+
+    it('http-request is safe only as a GET or HEAD whose step says safe: true', async () => {
+      // A real HTTP server noting, per call, its method and whether the run (from the Idempotency-Key) was written yet.
+      const calls: { method: string; step: string; written: boolean }[] = [];
+      const ref: { f?: FlowHub } = {};
+      const server = createServer((req, res) => {
+        const [runId, step] = String(req.headers['idempotency-key']).split(':');
+        void ref.f!.hub.ctx.db.selectFrom('flow_runs').select('id').where('id', '=', runId!).executeTakeFirst().then((run) => {
+          calls.push({ method: req.method!, step: step!, written: run !== undefined });
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ deal: 42 }));
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/deals`;
+      const flow = (id: string, options: string) => yaml([`id: ${id}`, 'steps:', `  fetch: { subsystem: http-request, options: { url: "${url}", ${options} }, next: [a] }`, '  a: { subsystem: lookup }']);
+      const files = {
+        'get-safe.yaml': flow('get-safe', 'safe: true'),
+        'head-safe.yaml': flow('head-safe', 'method: HEAD, safe: true'),
+        'get-plain.yaml': flow('get-plain', 'method: GET'),
+        'post-safe.yaml': flow('post-safe', 'method: POST, safe: true'),
+      };
+      try {
+        await withHub(
+          kind,
+          {},
+          async (f, seen) => {
+            ref.f = f;
+            const get = await runToEnd(f, 'get-safe', { n: 12 });
+            assert.equal(get.state, 'succeeded');
+            assert.deepEqual(get.context.fetch, { status: 200, body: { deal: 42 } });
+            assert.equal((await runToEnd(f, 'head-safe', { n: 13 })).state, 'succeeded');
+            assert.equal((await runToEnd(f, 'get-plain', { n: 14 })).state, 'succeeded');
+            assert.deepEqual(calls.map((c) => [c.method, c.written]), [['GET', false], ['HEAD', false], ['GET', true]]);
+            assert.deepEqual(seen.map((s) => s.written), [false, false, true], 'the lookup after it goes the same way');
+
+            const post = await runToEnd(f, 'post-safe', { n: 15 });
+            assert.equal(post.state, 'failed');
+            assert.equal(post.error.code, 'BAD_OPTIONS');
+            assert.match(post.error.message, /options\.safe is for GET and HEAD only: a POST changes things/);
+            assert.equal(calls.length, 3, 'the POST was never sent');
+          },
+          files,
+        );
+      } finally {
+        server.close();
+      }
+    });
   });
 }
 
@@ -218,10 +269,16 @@ describe('flows: which modules are safe', () => {
       ['remote-read', { kind: 'queue' as const, call: async () => ({ ok: true as const, output: null }) }],
       ['remote-write', { kind: 'http' as const, call: async () => ({ ok: true as const, output: null }) }],
     ]);
-    const dir = createModuleDirectory([{ name: 'read', safe: true, run: () => null }, { name: 'write', run: () => null }], remote, new Set(['remote-read', 'not-configured']));
+    const dir = createModuleDirectory([{ name: 'read', safe: true, run: () => null }, { name: 'write', run: () => null }, httpRequestModule], remote, new Set(['remote-read', 'not-configured']));
     assert.deepEqual(
       ['read', 'write', 'remote-read', 'remote-write', 'not-configured'].map((m) => dir.isSafe(m)),
       [true, false, true, false, false],
+    );
+    // A module deciding per step: http-request, from the step's options.
+    const http = (options?: Record<string, unknown>) => dir.isSafe('http-request', options);
+    assert.deepEqual(
+      [http(), http({ safe: true }), http({ safe: true, method: 'head' }), http({ safe: true, method: 'POST' }), http({ method: 'GET' }), http({ safe: 'yes' })],
+      [false, true, true, false, false, false],
     );
   });
 });
