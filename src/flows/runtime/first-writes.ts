@@ -18,6 +18,8 @@ export interface FirstWrite {
 const BATCHES_AT_ONCE = 2;
 /** Most runs in one statement: bounds the statement's size and the first run's wait. */
 const MOST_RUNS = 64;
+/** A batch takes more runs only while their contexts (request and outputs) hold fewer bytes than this. */
+const MOST_BYTES = 8 * 1024 * 1024;
 
 interface Pending {
   write: FirstWrite;
@@ -52,8 +54,10 @@ export function createFirstWrites(db: Db, events: Pick<EventBus, 'publishStateme
 
   function takeBatch(): void {
     scheduled = false;
-    const batch = waiting.length <= MOST_RUNS ? waiting : waiting.slice(0, MOST_RUNS);
-    waiting = waiting.length <= MOST_RUNS ? [] : waiting.slice(MOST_RUNS);
+    let taken = 0;
+    for (let bytes = 0; taken < waiting.length && taken < MOST_RUNS && bytes < MOST_BYTES; taken++) bytes += waiting[taken]!.write.run.context_bytes;
+    const batch = waiting.slice(0, taken);
+    waiting = waiting.slice(taken);
     underWay++;
     void settle(batch).finally(() => {
       underWay--;

@@ -148,5 +148,14 @@ if (TEST_DATABASES.includes('postgres')) {
       assert.equal(await count('flow_steps'), 150 + 300);
       assert.equal(await count('jobs'), 150);
     });
+
+    it('large contexts: a batch stops taking runs once their contexts reach 8 MiB', async () => {
+      const one = writer();
+      const ids = ['big-1', 'big-2', 'big-3', 'big-4', 'big-5'];
+      await Promise.all(ids.map((id) => one.write(goingOn(id, { context_bytes: 3 * 1024 * 1024 }))));
+      const sizes = new Map<string, number>();
+      for (const r of await transactionsOf(ids)) sizes.set(r.tx, (sizes.get(r.tx) ?? 0) + 1);
+      assert.deepEqual([...sizes.values()].sort(), [2, 3], 'three runs reach 9 MiB: the rest go in the next statement');
+    });
   });
 }
