@@ -125,6 +125,7 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
       events,
       jobs,
       settings: config.flows,
+      metrics,
       command: options.command,
       modules: [...configuredLocalModules(config.flows, { log: log.child({ component: 'bitrix24' }) }, flowModules), ...flowModules],
       afterCommit: (wake = {}) => {

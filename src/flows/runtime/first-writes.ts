@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { Histogram, type Registry } from 'prom-client';
 import type { Db } from '../../platform/db/index.js';
 import type { EventBus, NewEvent } from '../../platform/events/index.js';
 import type { ClaimedJob, JobInsertStatement } from '../../platform/jobs/index.js';
@@ -41,7 +42,14 @@ interface Pending {
  * fails (one run's Idempotency-Key taken meanwhile, say), nothing of it was written, and each of its runs
  * is written again alone, so that each gets its own answer and no run fails for another's sake.
  */
-export function createFirstWrites(db: Db, events: Pick<EventBus, 'publishStatement'>) {
+export function createFirstWrites(db: Db, events: Pick<EventBus, 'publishStatement'>, metrics?: Registry) {
+  // How well the writes group: runs per statement (a run written alone again after a failed batch counts as a statement of one).
+  const runsPerStatement = new Histogram({
+    name: 'conveyor_flow_first_write_runs',
+    help: 'Flow runs first written per PostgreSQL statement (runs arriving together share one; see docs/flows.md)',
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+    registers: metrics ? [metrics] : [],
+  });
   let waiting: Pending[] = [];
   let underWay = 0;
   let scheduled = false;
@@ -79,6 +87,7 @@ export function createFirstWrites(db: Db, events: Pick<EventBus, 'publishStateme
 
   /** One statement for all the writes; each write's claimed job (or null). */
   async function writeTogether(writes: FirstWrite[]): Promise<(ClaimedJob | null)[]> {
+    runsPerStatement.observe(writes.length);
     const always = sql`true`; // insertIf's form, for its one JSON parameter per table
     const clauses: Clause[] = [
       ['runs', store.wholeRunInsert(writes.map((w) => w.run), always)],

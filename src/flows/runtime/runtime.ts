@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import type { Clock } from '../../platform/clock.js';
 import { createGroupCommit, type Database } from '../../platform/db/index.js';
 import type { EventBus } from '../../platform/events/index.js';
@@ -31,6 +32,8 @@ export interface FlowRuntimeOptions {
   transports?: TransportFactories;
   /** Called after commits that enqueued work (the hub wakes its job loop and event dispatcher). */
   afterCommit?: (wake?: CommitWake) => void;
+  /** Where the runtime's Prometheus metrics go (the hub's /metrics). */
+  metrics?: Registry;
   /**
    * A command-line process (`conveyor runs …`): it runs no steps, so remote modules are known by name
    * and not connected, nothing hears other processes' cancels, and nothing is enqueued; the flows are
@@ -110,7 +113,7 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
       for (const wake of waiters.get(runId) ?? []) wake(outcome);
     },
     cancels: createRunCancels(),
-    firstWrites: dialect.dataModifyingCtes ? createFirstWrites(db, o.events) : undefined,
+    firstWrites: dialect.dataModifyingCtes ? createFirstWrites(db, o.events, o.metrics) : undefined,
   };
   const supervisor = createSupervisor(deps);
   const intake = createIntake(

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { Registry } from 'prom-client';
 import { createFirstWrites, type FirstWrite } from '../../../src/flows/runtime/first-writes.js';
 import type { NewStep, RunRow } from '../../../src/flows/runtime/store.js';
 import type { NewEvent } from '../../../src/platform/events/index.js';
@@ -79,7 +80,7 @@ function ended(id: string): FirstWrite {
 if (TEST_DATABASES.includes('postgres')) {
   describe('flows: runs first written in batches (postgres)', () => {
     const { db } = migratedDatabase('postgres');
-    const writer = () => createFirstWrites(db(), { publishStatement: (e) => eventInsert(e, NOW) });
+    const writer = (metrics?: Registry) => createFirstWrites(db(), { publishStatement: (e) => eventInsert(e, NOW) }, metrics);
     /** The transactions that wrote each run (the xid of its row). */
     const transactionsOf = async (ids: string[]) =>
       (await sql<{ id: string; tx: string }>`select id, xmin::text as tx from flow_runs where id in (${sql.join(ids)})`.execute(db())).rows;
@@ -135,8 +136,9 @@ if (TEST_DATABASES.includes('postgres')) {
       assert.equal(await count('events'), 2);
     });
 
-    it('many writes at once: batches of at most 64 runs, all written once', async () => {
-      const one = writer();
+    it('many writes at once: batches of at most 64 runs, all written once, counted in the metric', async () => {
+      const metrics = new Registry();
+      const one = writer(metrics);
       const ids = Array.from({ length: 300 }, (_, i) => `m${String(i).padStart(3, '0')}`);
       const claimed = await Promise.all(ids.map((id, i) => one.write(i % 2 === 0 ? goingOn(id) : ended(id))));
       assert.equal(claimed.filter((c) => c !== null).length, 150);
@@ -147,6 +149,11 @@ if (TEST_DATABASES.includes('postgres')) {
       assert.ok(byTx.size >= 5 && byTx.size < 300, `${byTx.size} statements for 300 runs`);
       assert.equal(await count('flow_steps'), 150 + 300);
       assert.equal(await count('jobs'), 150);
+      // conveyor_flow_first_write_runs: one observation per statement, of its runs.
+      const histogram = (await metrics.getMetricsAsJSON()).find((m) => m.name === 'conveyor_flow_first_write_runs')!;
+      const value = (suffix: string) => (histogram.values as { metricName?: string; value: number }[]).find((v) => v.metricName === `conveyor_flow_first_write_runs${suffix}`)!.value;
+      assert.equal(value('_sum'), 300);
+      assert.equal(value('_count'), byTx.size);
     });
 
     it('large contexts: a batch stops taking runs once their contexts reach 8 MiB', async () => {
