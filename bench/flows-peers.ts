@@ -10,6 +10,7 @@ import { FLOW_ID, startConveyor } from './lib/peers/conveyor.js';
 import { REQUEST_BODIES } from './lib/peers/data.js';
 import { mainThreadProfile, REPO_ROOT } from './lib/hub-process.js';
 import { reportProfile } from './lib/profile.js';
+import { median } from './lib/stats.js';
 import { ensurePeer, type Installed } from './lib/peers/install.js';
 import { N8N_PATH, startN8n } from './lib/peers/n8n.js';
 import { startNats } from './lib/peers/nats.js';
@@ -169,13 +170,6 @@ function conveyor(kind: DatabaseKind, workDir: string, profile: boolean, nats = 
       };
     },
   };
-}
-
-/** The median of the values (the mean of the middle two for an even count). */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** Each system's median round as its case (with every round's req/s); each goal's ratio is the median of its per-round ratios. */

@@ -12,6 +12,7 @@ import { startInProcessProfile } from './lib/inspector-profile.js';
 import { formatProfile, summariseProfile } from './lib/profile.js';
 import { onCleanup } from './lib/lifecycle.js';
 import type { BenchOptions, GoalResult, Suite, SuiteResult } from './lib/types.js';
+import { median } from './lib/stats.js';
 
 // The Roistat sync benchmark (issue 4): N client changes and N deal changes, half of them touching no
 // data the details use, through change detection and then registration against the local Roistat
@@ -230,6 +231,5 @@ async function writeEvents(db: Db, entityType: 'client' | 'deal', n: number): Pr
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

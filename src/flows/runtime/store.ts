@@ -100,23 +100,18 @@ export async function insertRun(db: Db, run: NewRun): Promise<void> {
   await execute(db, runRows([run]));
 }
 
-/** insertRun's statement, to embed in a larger one (a PostgreSQL WITH clause). */
-export function runInsert(run: NewRun): RawBuilder<unknown> {
-  return toRaw(runRows([run]));
-}
-
 // A run written first when it has already ended (or failed) holds its end too.
-const wholeRunRows = rowsInsert<RunRow>('flow_runs', [...RUN_COLUMNS, 'error', 'finished_at']);
+const WHOLE_RUN_COLUMNS = [...RUN_COLUMNS, 'error', 'finished_at'] as const;
+const wholeRunRows = rowsInsert<RunRow>('flow_runs', WHOLE_RUN_COLUMNS);
 
 /** Inserts a run with every column, its end included (a run whose first write records it whole). */
 export async function insertWholeRun(db: Db, run: RunRow): Promise<void> {
   await execute(db, wholeRunRows([run]));
 }
 
-/** insertWholeRun's statement for one or more runs, to embed in a larger one. */
-export function wholeRunInsert(runs: readonly RunRow[], onlyIf?: RawBuilder<unknown>): RawBuilder<unknown> {
-  if (onlyIf) return insertIf('flow_runs', [...RUN_COLUMNS, 'error', 'finished_at'], runs, onlyIf);
-  return toRaw(wholeRunRows(runs));
+/** insertWholeRun's rows (PostgreSQL, in a WITH clause): written only where `onlyIf` holds, as one JSON parameter. */
+export function wholeRunInsert(runs: readonly RunRow[], onlyIf: RawBuilder<unknown>): RawBuilder<unknown> {
+  return insertIf('flow_runs', WHOLE_RUN_COLUMNS, runs, onlyIf);
 }
 
 export async function readRun(db: Db, id: string): Promise<RunRow | undefined> {

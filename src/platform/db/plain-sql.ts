@@ -20,9 +20,6 @@ export function toRaw<R = unknown>(statement: PlainSql): RawBuilder<R> {
   return sql<R>(strings, ...statement.params);
 }
 
-/** Row counts up to this keep their fragments: larger inserts (batched first writes) are rarer and would fill memory. */
-const CACHED_ROW_COUNTS = 64;
-
 /**
  * `insert into <table> (<columns>) values (…), (…)<suffix>` for any number of rows: the fragments for
  * each row count are made once, so SQLite's statement cache sees one text per count.
@@ -37,7 +34,7 @@ export function rowsInsert<Row>(table: string, columns: readonly (keyof Row & st
       const parts = [head];
       for (let r = 0; r < n; r++) parts.push(...inRow, r === n - 1 ? `)${suffix}` : '), (');
       fragments = Object.freeze(parts);
-      if (n <= CACHED_ROW_COUNTS) byCount.set(n, fragments);
+      byCount.set(n, fragments);
     }
     return fragments;
   };
