@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   BUILTIN_MODULES,
+  builtinOptionProblems,
   flowIdFromFileName,
   importPhpArrayFlow,
   loadFlowFile,
@@ -39,7 +40,7 @@ export async function flowImport(file: string, o: ModuleOptions & { output?: str
   else process.stdout.write(yaml);
 
   // The conversion stands on its own; whether the result would load is worth saying right away.
-  const checked = parseFlow(definition, file, { modules: knownModules(o) });
+  const checked = parseFlow(definition, file, { modules: knownModules(o), optionProblems: builtinOptionProblems });
   if (checked.problems) {
     console.error(`imported, but the flow will not load until these are fixed (${checked.problems.length}):`);
     for (const p of checked.problems) console.error(`  ${p.path}: ${p.message}`);
@@ -53,7 +54,7 @@ export async function flowValidate(files: string[], o: ModuleOptions): Promise<v
   const modules = knownModules(o);
   let failed = 0;
   for (const file of files) {
-    const result = await loadFlowFile(file, { modules });
+    const result = await loadFlowFile(file, { modules, optionProblems: builtinOptionProblems });
     if (result.problems) {
       failed++;
       for (const p of result.problems) console.log(describe(file, p));

@@ -3,7 +3,7 @@ export { FlowDefinitionSchema, ConditionSchema, StepSchema, IntakeSchema, RetryS
 export type { FlowDefinition, StepDefinition, ConditionDefinition, IntakePolicy, RetryPolicy } from './definition/schema.js';
 export type { Flow, FlowStep } from './definition/flow.js';
 export type { Problem } from './definition/problems.js';
-export { parseFlow, type ParseOptions, type ParseResult } from './definition/parse.js';
+export { parseFlow, type OptionProblems, type ParseOptions, type ParseResult } from './definition/parse.js';
 export { loadFlowFile, parseFlowText, flowIdFromFileName } from './definition/load.js';
 export { importPhpArrayFlow, parsePhpArray, PhpImportError, type PhpImportOptions } from './definition/php-import.js';
 export { stringifyFlow } from './definition/format.js';
@@ -19,6 +19,7 @@ export {
   FlowLoadError,
   StepFailure,
   defer,
+  failOnBadOptions,
   localTransport,
   connectRemoteModules,
   STEP_TASK,
@@ -34,7 +35,7 @@ export {
   RUN_STATES,
   CANCEL_POLL_MS,
 } from './runtime/index.js';
-export { BUILTIN_LOCAL_MODULES, TRANSFORM_OPS, configuredLocalModules, createBitrix24Modules, BITRIX24_MODULE_NAMES } from './modules/index.js';
+export { BUILTIN_LOCAL_MODULES, builtinOptionProblems, TRANSFORM_OPS, configuredLocalModules, createBitrix24Modules, BITRIX24_MODULE_NAMES } from './modules/index.js';
 export { registerFlowRoutes, registerFlowCallbackRoutes, type CallbackReceiver } from './api/index.js';
 export { cancelRun, replayRun, runDocument, runPage, STEP_PAGE } from './api/index.js';
 export { createHttpTransport, createNatsTransport, createRabbitTransport, serveNatsModule, serveRabbitModule } from './transports/index.js';

@@ -41,7 +41,8 @@ const flowFiles = (target: string) => {
   const call = (path: string) => `{ subsystem: http-request, options: { url: "${target}${path}", method: POST }`;
   return {
     'quick.yaml': ['id: quick', 'steps:', '  a: { subsystem: set, options: { values: { n: 1 } }, next: [b] }', '  b: { subsystem: set, options: { values: { done: true } } }', ''].join('\n'),
-    'fails.yaml': ['id: fails', 'steps:', '  boom: { subsystem: set, options: { nope: 1 } }', ''].join('\n'),
+    // The URL is filled in from the request, which has none: the step fails when it runs.
+    'fails.yaml': ['id: fails', 'steps:', '  boom: { subsystem: http-request, options: { url: "{{ request.hook }}" } }', ''].join('\n'),
     'held.yaml': ['id: held', 'steps:', '  first: { subsystem: set, next: [slow] }', `  slow: ${call('/slow')}, next: [last] }`, `  last: ${call('/last')} }`, ''].join('\n'),
   };
 };
@@ -113,9 +114,9 @@ for (const kind of TEST_DATABASES) {
       const text = await conveyor('show', failed);
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, new RegExp(`^run\\s+${failed}\\nflow\\s+fails v1\\nstate\\s+failed\\n`));
-      assert.match(text.stdout, /\nerror\s+boom: BAD_OPTIONS set: unknown option\(s\) nope/);
+      assert.match(text.stdout, /\nerror\s+boom: BAD_OPTIONS http-request: options\.url must be an http\(s\) URL; filled in from the input it is ""/);
       assert.match(text.stdout, /\nrequest\s+\{"order":7\}\n/);
-      assert.match(text.stdout, /\nSTEP\s+SEQ\s+ATTEMPT\s+STATE\s+MODULE\s+STARTED\s+DURATION\s+ERROR\nboom\s+1\s+1\s+failed\s+set\s+\S+Z\s+\d+ ms\s+BAD_OPTIONS: set: unknown option/);
+      assert.match(text.stdout, /\nSTEP\s+SEQ\s+ATTEMPT\s+STATE\s+MODULE\s+STARTED\s+DURATION\s+ERROR\nboom\s+1\s+1\s+failed\s+http-request\s+\S+Z\s+\d+ ms\s+BAD_OPTIONS: http-request: options\.url must be/);
 
       const quick = (await runToEnd(f, 'quick', { order: 8 })).runId as string;
       const json = await conveyor('show', quick, '--json');

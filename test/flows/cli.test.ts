@@ -31,16 +31,21 @@ test('flow validate: exit 1 listing every problem of every file with file:line a
   writeFileSync(a, 'id: a\nsteps:\n  one:\n    subsystem: find-deal\n    next: [two]\n');
   const b = join(dir, 'b.json');
   writeFileSync(b, JSON.stringify({ id: 'b', steps: { x: { subsystem: 'set', condition: [{ field: 'x.v', operation: '!empty', result: [] }] } } }, null, 2));
-  const r = await conveyor('flow', 'validate', a, b, 'examples/flows/order-notify.yaml');
+  // Options are checked by the module named, the bitrix24.* ones included (no portal configured here).
+  const c = join(dir, 'c.yaml');
+  writeFileSync(c, 'id: c\nsteps:\n  post:\n    subsystem: http-request\n    options: { url: "https://crm.example/hook", method: POST, safe: true }\n    next: [deal]\n  deal:\n    subsystem: bitrix24.find-deal\n    options: { order: { ID: down } }\n');
+  const r = await conveyor('flow', 'validate', a, b, c, 'examples/flows/order-notify.yaml');
   assert.equal(r.code, 1);
   const lines = r.stdout.trim().split('\n');
-  assert.deepEqual(lines.slice(0, 3), [
+  assert.deepEqual(lines.slice(0, 5), [
     `${a}:4: steps.one.subsystem: unknown module "find-deal"`,
     `${a}:5: steps.one.next[0]: unknown step "two"`,
     `${b}:9: steps.x.condition[0].operation: unknown operation "!empty": use one of empty, exists, equals, in, gt, gte, lt, lte, contains, regex, with !| in front to negate (!|empty)`,
+    `${c}:5: steps.post.options: http-request: options.safe is for GET and HEAD only: a POST changes things at the other end`,
+    `${c}:9: steps.deal.options: bitrix24.find-deal: options.order must map fields to ASC or DESC`,
   ]);
-  assert.match(lines[3], /order-notify\.yaml: ok/);
-  assert.match(r.stderr, /2 of 3 flow file\(s\) have problems/);
+  assert.match(lines[5], /order-notify\.yaml: ok/);
+  assert.match(r.stderr, /3 of 4 flow file\(s\) have problems/);
 });
 
 test('flow import: prints YAML, or writes it with -o; the 001 excerpt warns about the steps it only names', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BUILTIN_MODULES, FlowDefinitionSchema, MAX_REGEX_LENGTH, parseFlow, type Problem } from '../../src/flows/index.js';
+import { BUILTIN_MODULES, builtinOptionProblems, FlowDefinitionSchema, MAX_REGEX_LENGTH, parseFlow, type Problem } from '../../src/flows/index.js';
 
 function problemsOf(definition: unknown, modules?: Iterable<string>): Problem[] {
   const result = parseFlow(definition, 'test', { modules });
@@ -225,4 +225,44 @@ test('the schema is plain JSON Schema, so the API can publish it', () => {
   const json = JSON.parse(JSON.stringify(FlowDefinitionSchema));
   assert.deepEqual(json.required, ['id', 'steps']);
   assert.match(JSON.stringify(json), /"\$ref":"Condition"/);
+});
+
+test('step options are checked by their module at load: every problem at the step\'s options, nothing for modules without checks', () => {
+  const steps = {
+    post: { subsystem: 'http-request', options: { url: 'https://crm.example/hook', method: 'POST', safe: true }, next: ['relative'] },
+    relative: { subsystem: 'http-request', options: { url: '/deals', method: 'FETCH', retries: 2 }, next: ['pause'] },
+    pause: { subsystem: 'delay', next: ['shape'] },
+    shape: { subsystem: 'transform', options: { fields: { a: { from: 'request.a', ops: ['eval'] }, b: 7 } }, next: ['fill'] },
+    fill: { subsystem: 'set', options: { values: [1], merge: 'yes' }, next: ['deal'] },
+    deal: { subsystem: 'bitrix24.find-deal', options: { order: { ID: 'down' }, limit: 5 }, next: ['lead'] },
+    lead: { subsystem: 'bitrix24.add-lead', options: { fields: 'TITLE' }, next: ['plugin'] },
+    plugin: { subsystem: 'acme.anything', options: { whatever: true } },
+  };
+  const result = parseFlow({ id: 'o', steps }, 'test', { modules: [...BUILTIN_MODULES, 'acme.*'], optionProblems: builtinOptionProblems });
+  assert.equal(result.flow, undefined);
+  const p = result.problems!;
+  assertProblem(p, 'steps.post.options', /^http-request: options\.safe is for GET and HEAD only: a POST changes things/);
+  assertProblem(p, 'steps.relative.options', /^http-request: options\.url must be an http\(s\) URL, not "\/deals"/);
+  assertProblem(p, 'steps.relative.options', /options\.method must be one of GET, POST/);
+  assertProblem(p, 'steps.relative.options', /unknown option "retries"/);
+  assertProblem(p, 'steps.pause.options', /^delay: options\.ms must be an integer/);
+  assertProblem(p, 'steps.shape.options', /fields\.a\.ops: unknown operation "eval"/);
+  assertProblem(p, 'steps.shape.options', /fields\.b: must be a path/);
+  assertProblem(p, 'steps.fill.options', /options\.values must be a mapping/);
+  assertProblem(p, 'steps.fill.options', /options\.merge must be true or false/);
+  assertProblem(p, 'steps.deal.options', /options\.order must map fields to ASC or DESC/);
+  assertProblem(p, 'steps.deal.options', /unknown option "limit"/);
+  assertProblem(p, 'steps.lead.options', /^bitrix24\.add-lead: options\.fields must be a mapping of lead fields/);
+  assert.deepEqual(messagesAt(p, 'steps.plugin.options'), [], 'a module without checks takes its options as they are');
+  assert.equal(p.length, 12, p.map((x) => `${x.path}: ${x.message}`).join('\n'));
+
+  // Right options load; a URL with placeholders is checked once filled in, when the step runs.
+  const fine = {
+    get: { subsystem: 'http-request', options: { url: '{{ request.hook }}', safe: true }, next: ['pause'] },
+    pause: { subsystem: 'delay', options: { ms: 1000 }, next: ['shape'] },
+    shape: { subsystem: 'transform', options: { fields: { phone: { from: 'request.phone', ops: ['phone'] } }, merge: true }, next: ['deal'] },
+    deal: { subsystem: 'bitrix24.find-deal', options: { order: { DATE_CREATE: 'ASC' }, select: ['ID'] } },
+  };
+  const loaded = parseFlow({ id: 'o', steps: fine }, 'test', { modules: BUILTIN_MODULES, optionProblems: builtinOptionProblems });
+  assert.equal(loaded.problems, undefined, JSON.stringify(loaded.problems));
 });

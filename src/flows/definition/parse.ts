@@ -10,7 +10,14 @@ import { FlowDefinitionSchema, type FlowDefinition, type IntakePolicy } from './
 export interface ParseOptions {
   /** Module names a `subsystem` may name (`bitrix24.*` admits a family). Absent: modules are not checked. */
   modules?: Iterable<string>;
+  /**
+   * What is wrong with a step's options for its module (LocalModule.optionProblems); reported at the
+   * step's `options`. Absent, or empty for a module (a remote one), options are left to the module.
+   */
+  optionProblems?: OptionProblems;
 }
+
+export type OptionProblems = (module: string, options: Readonly<Record<string, unknown>>) => readonly string[];
 
 export type ParseResult = { flow: Flow; problems?: undefined } | { flow?: undefined; problems: Problem[] };
 
@@ -49,7 +56,7 @@ export function parseFlow(given: unknown, source: string, options: ParseOptions 
   const isModule = options.modules ? moduleMatcher(options.modules) : undefined;
   const steps = new Map<string, FlowStep>();
   for (const [id, raw] of Object.entries(rawSteps)) {
-    if (isObject(raw)) steps.set(id, buildStep(id, raw, scope, isModule, flowOnError));
+    if (isObject(raw)) steps.set(id, buildStep(id, raw, scope, { isModule, optionProblems: options.optionProblems }, flowOnError));
   }
   problems.push(...checkGraph(steps, start, flowOnError));
 
@@ -75,7 +82,7 @@ function buildStep(
   id: string,
   raw: Record<string, unknown>,
   scope: CompileScope,
-  isModule: ((name: string) => boolean) | undefined,
+  { isModule, optionProblems }: { isModule?: (name: string) => boolean; optionProblems?: OptionProblems },
   flowOnError: string | undefined,
 ): FlowStep {
   const at = ['steps', id];
@@ -85,6 +92,8 @@ function buildStep(
   if (raw.id !== undefined && raw.id !== id) problem([...at, 'id'], `must equal the step's key "${id}"`);
   if (typeof raw.subsystem === 'string' && raw.subsystem !== '' && isModule && !isModule(raw.subsystem)) {
     problem([...at, 'subsystem'], `unknown module "${raw.subsystem}"`);
+  } else if (typeof raw.subsystem === 'string' && optionProblems && (raw.options === undefined || isObject(raw.options))) {
+    for (const message of optionProblems(raw.subsystem, raw.options ?? {})) problem([...at, 'options'], `${raw.subsystem}: ${message}`);
   }
   // Checked in the order a step is usually written, so problems read top to bottom.
   const next = stepRefs(raw.next, [...at, 'next'], scope);

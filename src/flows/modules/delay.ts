@@ -1,5 +1,5 @@
 import type { LocalModule } from '../runtime/module.js';
-import { defer, StepFailure } from '../runtime/local.js';
+import { defer, failOnBadOptions } from '../runtime/local.js';
 
 const MAX_DELAY_MS = 30 * 86_400_000;
 
@@ -9,11 +9,15 @@ const MAX_DELAY_MS = 30 * 86_400_000;
  */
 export const delayModule: LocalModule = {
   name: 'delay',
+  optionProblems(options) {
+    const { ms, ...unknown } = options;
+    const problems = Object.keys(unknown).map((k) => `unknown option "${k}" (allowed: ms)`);
+    if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ms > MAX_DELAY_MS) problems.push(`options.ms must be an integer from 0 to ${MAX_DELAY_MS} (30 days)`);
+    return problems;
+  },
   run(_input, call) {
-    const ms = call.options.ms;
-    if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ms > MAX_DELAY_MS) {
-      throw new StepFailure('BAD_OPTIONS', `delay: options.ms must be an integer from 0 to ${MAX_DELAY_MS} (30 days)`);
-    }
+    failOnBadOptions('delay', delayModule.optionProblems!(call.options));
+    const ms = call.options.ms as number;
     return defer(ms, { delayedMs: ms });
   },
 };

@@ -1,5 +1,5 @@
 import type { LocalModule } from '../runtime/module.js';
-import { StepFailure } from '../runtime/local.js';
+import { failOnBadOptions, StepFailure } from '../runtime/local.js';
 import { isRecord, render } from './template.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'];
@@ -7,6 +7,7 @@ const WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** HTTP's safe methods (RFC 9110 §9.2.1): the only ones a step may declare safe. */
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 const MAX_RESPONSE_BYTES = 1_048_576;
+const HTTP_URL = /^https?:\/\/./i;
 
 /**
  * `http-request`: one HTTP call (global fetch). Options: `url`, `method` (GET), `headers`, `body` — all
@@ -22,17 +23,25 @@ const MAX_RESPONSE_BYTES = 1_048_576;
 export const httpRequestModule: LocalModule = {
   name: 'http-request',
   safe: (options) => options.safe === true && SAFE_METHODS.has(String(options.method ?? 'GET').toUpperCase()),
-  async run(input, call, signal) {
-    const { url, method = 'GET', headers = {}, body, safe = false, ...unknown } = call.options as Record<string, unknown>;
+  optionProblems(options) {
+    const { url, method = 'GET', headers = {}, body: _body, safe = false, ...unknown } = options;
     const problems = Object.keys(unknown).map((k) => `unknown option "${k}" (allowed: url, method, headers, body, safe)`);
-    const target = typeof url === 'string' ? String(render(url, input)) : '';
-    if (!/^https?:\/\//i.test(target)) problems.push('options.url must be an http(s) URL');
+    if (typeof url !== 'string' || url.trim() === '') problems.push('options.url must be an http(s) URL (it may hold {{ path }} placeholders)');
+    // A URL with placeholders is checked once filled in, when the step runs.
+    else if (!url.includes('{{') && !HTTP_URL.test(url)) problems.push(`options.url must be an http(s) URL, not "${url.slice(0, 100)}"`);
     const verb = typeof method === 'string' ? method.toUpperCase() : '';
     if (!METHODS.includes(verb)) problems.push(`options.method must be one of ${METHODS.join(', ')}`);
     if (!isRecord(headers)) problems.push('options.headers must be a mapping');
     if (typeof safe !== 'boolean') problems.push('options.safe must be true or false');
     else if (safe && METHODS.includes(verb) && !SAFE_METHODS.has(verb)) problems.push(`options.safe is for GET and HEAD only: a ${verb} changes things at the other end`);
-    if (problems.length > 0) throw new StepFailure('BAD_OPTIONS', `http-request: ${problems.join('; ')}`);
+    return problems;
+  },
+  async run(input, call, signal) {
+    failOnBadOptions('http-request', httpRequestModule.optionProblems!(call.options));
+    const { url, method = 'GET', headers = {}, body } = call.options as { url: string; method?: string; headers?: Record<string, unknown>; body?: unknown };
+    const target = String(render(url, input) ?? '');
+    if (!HTTP_URL.test(target)) throw new StepFailure('BAD_OPTIONS', `http-request: options.url must be an http(s) URL; filled in from the input it is "${target.slice(0, 100)}"`);
+    const verb = method.toUpperCase();
 
     const sendHeaders: Record<string, string> = {};
     for (const [k, v] of Object.entries(render(headers, input) as Record<string, unknown>)) sendHeaders[k.toLowerCase()] = String(v ?? '');

@@ -1,5 +1,5 @@
 import type { LocalModule } from '../runtime/module.js';
-import { StepFailure } from '../runtime/local.js';
+import { failOnBadOptions } from '../runtime/local.js';
 import { isRecord, render } from './template.js';
 
 /**
@@ -9,12 +9,17 @@ import { isRecord, render } from './template.js';
 export const setModule: LocalModule = {
   name: 'set',
   safe: true,
+  optionProblems(options) {
+    const { values = {}, merge = false, ...unknown } = options;
+    const problems = Object.keys(unknown).map((k) => `unknown option "${k}" (allowed: values, merge)`);
+    if (!isRecord(values)) problems.push('options.values must be a mapping of field → value');
+    if (typeof merge !== 'boolean') problems.push('options.merge must be true or false');
+    return problems;
+  },
   run(input, call) {
-    const { values = {}, merge = false, ...unknown } = call.options as { values?: unknown; merge?: unknown };
-    const extra = Object.keys(unknown);
-    if (extra.length > 0) throw new StepFailure('BAD_OPTIONS', `set: unknown option(s) ${extra.join(', ')}; allowed: values, merge`);
-    if (!isRecord(values)) throw new StepFailure('BAD_OPTIONS', 'set: options.values must be a mapping of field → value');
+    failOnBadOptions('set', setModule.optionProblems!(call.options));
+    const { values = {}, merge = false } = call.options as { values?: Record<string, unknown>; merge?: boolean };
     const rendered = render(values, input) as Record<string, unknown>;
-    return merge === true && isRecord(input) ? { ...input, ...rendered } : rendered;
+    return merge && isRecord(input) ? { ...input, ...rendered } : rendered;
   },
 };

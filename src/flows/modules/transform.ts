@@ -1,6 +1,6 @@
 import { getPath } from '../conditions/path.js';
 import type { LocalModule } from '../runtime/module.js';
-import { StepFailure } from '../runtime/local.js';
+import { failOnBadOptions } from '../runtime/local.js';
 import { isRecord } from './template.js';
 
 type Op = (value: unknown) => unknown;
@@ -49,26 +49,30 @@ interface FieldSpec {
 export const transformModule: LocalModule = {
   name: 'transform',
   safe: true,
-  run(input, call) {
-    const { fields, merge = false, ...unknown } = call.options as { fields?: unknown; merge?: unknown };
+  optionProblems(options) {
+    const { fields, merge = false, ...unknown } = options;
     const problems: string[] = Object.keys(unknown).map((k) => `unknown option "${k}" (allowed: fields, merge)`);
-    if (!isRecord(fields)) problems.push('options.fields must be a mapping of output field → path or { from, value, default, ops }');
-    const specs: [string, FieldSpec][] = [];
-    for (const [name, raw] of Object.entries(isRecord(fields) ? fields : {})) {
-      const spec: FieldSpec | undefined = typeof raw === 'string' ? { from: raw } : isRecord(raw) ? (raw as FieldSpec) : undefined;
+    if (typeof merge !== 'boolean') problems.push('options.merge must be true or false');
+    if (!isRecord(fields)) return [...problems, 'options.fields must be a mapping of output field → path or { from, value, default, ops }'];
+    for (const [name, raw] of Object.entries(fields)) {
+      const spec = fieldSpec(raw);
       if (!spec) {
         problems.push(`fields.${name}: must be a path or { from, value, default, ops }`);
         continue;
       }
       for (const key of Object.keys(spec)) if (!['from', 'value', 'default', 'ops'].includes(key)) problems.push(`fields.${name}.${key}: unknown key`);
       if (spec.from !== undefined && typeof spec.from !== 'string') problems.push(`fields.${name}.from: must be a path`);
-      for (const op of spec.ops ?? []) if (!Object.hasOwn(OPS, op)) problems.push(`fields.${name}.ops: unknown operation "${op}" (known: ${TRANSFORM_OPS.join(', ')})`);
-      specs.push([name, spec]);
+      if (spec.ops !== undefined && !Array.isArray(spec.ops)) problems.push(`fields.${name}.ops: must be a list of operations`);
+      else for (const op of spec.ops ?? []) if (!Object.hasOwn(OPS, op)) problems.push(`fields.${name}.ops: unknown operation "${op}" (known: ${TRANSFORM_OPS.join(', ')})`);
     }
-    if (problems.length > 0) throw new StepFailure('BAD_OPTIONS', `transform: ${problems.join('; ')}`);
-
-    const out: Record<string, unknown> = merge === true && isRecord(input) ? { ...input } : {};
-    for (const [name, spec] of specs) {
+    return problems;
+  },
+  run(input, call) {
+    failOnBadOptions('transform', transformModule.optionProblems!(call.options));
+    const { fields, merge = false } = call.options as { fields: Record<string, unknown>; merge?: boolean };
+    const out: Record<string, unknown> = merge && isRecord(input) ? { ...input } : {};
+    for (const [name, raw] of Object.entries(fields)) {
+      const spec = fieldSpec(raw)!;
       let value = spec.from !== undefined ? getPath(input, spec.from) : spec.value;
       for (const op of spec.ops ?? []) value = OPS[op]!(value);
       out[name] = value === undefined || value === null ? (spec.default ?? null) : value;
@@ -76,3 +80,6 @@ export const transformModule: LocalModule = {
     return out;
   },
 };
+
+/** A field's spec: a plain string is a path. */
+const fieldSpec = (raw: unknown): FieldSpec | undefined => (typeof raw === 'string' ? { from: raw } : isRecord(raw) ? (raw as FieldSpec) : undefined);

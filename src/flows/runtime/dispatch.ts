@@ -11,6 +11,8 @@ export interface ModuleDirectory {
   isSafe(module: string, options?: Readonly<Record<string, unknown>>): boolean;
   /** Every module name a flow may use as `subsystem`. */
   names(): string[];
+  /** What is wrong with a step's options for a local module (LocalModule.optionProblems); nothing for a remote one. */
+  optionProblems(module: string, options: Readonly<Record<string, unknown>>): readonly string[];
   close(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export function createModuleDirectory(local: readonly LocalModule[], remote: Rea
       return safe === true || (remote.has(module) && safeRemote.has(module));
     },
     names: () => [...transports.keys()],
+    optionProblems: (module, options) => local.find((m) => m.name === module)?.optionProblems?.(options) ?? [],
     async close() {
       await Promise.allSettled([...remote.values()].map((t) => t.close?.()));
     },

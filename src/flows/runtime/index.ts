@@ -3,7 +3,7 @@ export type { StepCall, StepError, StepOutcome, ModuleTransport, LocalModule } f
 export { createFlowRuntime, type FlowRuntime, type FlowRuntimeOptions } from './runtime.js';
 export { flowsMigration } from './migration.js';
 export { FlowLoadError, FatalRunError, readFlowDirectory, type FlowEntry, type FlowRegistry } from './registry.js';
-export { StepFailure, defer, isDeferral, localTransport, type Deferral } from './local.js';
+export { StepFailure, defer, failOnBadOptions, isDeferral, localTransport, type Deferral } from './local.js';
 export { createModuleDirectory, callWithDeadline, type ModuleDirectory } from './dispatch.js';
 export { IntakeConflict, type Accepted } from './intake.js';
 export { RUN_STATES, ENDED_STATES, type RunState, type StepState, type RunRow, type StepRow } from './store.js';

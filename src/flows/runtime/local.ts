@@ -12,6 +12,11 @@ export class StepFailure extends Error {
   }
 }
 
+/** Fails the step BAD_OPTIONS listing `problems` (a module's optionProblems), if there are any. */
+export function failOnBadOptions(module: string, problems: readonly string[]): void {
+  if (problems.length > 0) throw new StepFailure('BAD_OPTIONS', `${module}: ${problems.join('; ')}`);
+}
+
 const DEFER = Symbol.for('conveyor.flows.defer');
 
 /** A local module's answer "finish me later": the step waits durably, holding no worker, then succeeds with `output`. */

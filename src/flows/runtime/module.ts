@@ -74,6 +74,12 @@ export interface LocalModule {
    * step says `safe: true`).
    */
   safe?: Safety;
+  /**
+   * What is wrong with a step's options, found without running it (each a sentence; none: fine). Flow
+   * validation reports these at load and in `conveyor flow validate`, at the step's `options`, so a
+   * mistake there never reaches a run. run() should fail BAD_OPTIONS with the same (failOnBadOptions).
+   */
+  optionProblems?(options: Readonly<Record<string, unknown>>): string[];
   /** Declare `signal` (the third parameter) to have it fire at the step's deadline as well as on cancel. */
   run(input: unknown, call: StepCall, signal: AbortSignal): Promise<unknown> | unknown;
 }

@@ -3,7 +3,7 @@ import { extname, join, resolve } from 'node:path';
 import type { Clock } from '../../platform/clock.js';
 import type { Db, SqlDialect } from '../../platform/db/index.js';
 import { loadFlowFile } from '../definition/load.js';
-import { parseFlow } from '../definition/parse.js';
+import { parseFlow, type ParseOptions } from '../definition/parse.js';
 import type { Flow } from '../definition/flow.js';
 import { canonicalJson, sha256 } from './json.js';
 import { findVersionByHash, insertNextVersion, readLatestVersions, readVersionDefinition } from './store.js';
@@ -24,10 +24,11 @@ export class FlowLoadError extends Error {
 }
 
 /**
- * Reads every flow file of `dir` and checks each against the modules that exist. All or nothing: any
- * problem in any file (or two files with one flow id) throws, listing every problem with file and line.
+ * Reads every flow file of `dir` and checks each against the modules that exist (`check`: their names
+ * and their checks of step options). All or nothing: any problem in any file (or two files with one
+ * flow id) throws, listing every problem with file and line.
  */
-export async function readFlowDirectory(dir: string, modules: readonly string[]): Promise<Flow[]> {
+export async function readFlowDirectory(dir: string, check: ParseOptions): Promise<Flow[]> {
   const root = resolve(dir);
   if (!existsSync(root)) return [];
   if (!statSync(root).isDirectory()) throw new FlowLoadError([`${dir}: flows.dir is not a folder`]);
@@ -39,7 +40,7 @@ export async function readFlowDirectory(dir: string, modules: readonly string[])
   const seen = new Map<string, string>();
   for (const name of files) {
     const file = join(root, name);
-    const result = await loadFlowFile(file, { modules });
+    const result = await loadFlowFile(file, check);
     if (result.problems) {
       for (const p of result.problems) problems.push(`${join(dir, name)}${p.line ? `:${p.line}` : ''}: ${p.path}: ${p.message}`);
       continue;

@@ -92,7 +92,9 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
   const names = modules.names();
   const { db, dialect } = o.database;
   const log = o.log.child({ component: 'flows' });
-  const flows = o.command ? [] : await readFlowDirectory(o.settings.dir, names);
+  // Stored versions (runs already under way) are checked by module names only: a module's stricter
+  // option checks must not strand a run that started before them.
+  const flows = o.command ? [] : await readFlowDirectory(o.settings.dir, { modules: names, optionProblems: modules.optionProblems });
   const registry = o.command ? await storedRegistry(db, names, log) : await createFlowRegistry({ db, dialect, clock: o.clock, modules: names }, flows);
   const waiters = new Map<string, Set<(outcome?: EndedRun) => void>>();
 

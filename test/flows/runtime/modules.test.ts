@@ -30,7 +30,7 @@ describe('built-in flow modules', () => {
     assert.deepEqual(await run('set', { a: 1 }, { values: { b: 2 }, merge: true }), { ok: true, output: { a: 1, b: 2 } });
     const bad = await run('set', {}, { value: {} });
     assert.equal(bad.ok, false);
-    assert.match(!bad.ok ? bad.error.message : '', /unknown option\(s\) value/);
+    assert.match(!bad.ok ? bad.error.message : '', /^set: unknown option "value" \(allowed: values, merge\)/);
   });
 
   it('transform maps fields through named operations and lists every bad option at once', async () => {

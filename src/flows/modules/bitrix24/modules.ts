@@ -1,7 +1,8 @@
 import type { Bitrix24Client } from '../../../connectors/bitrix24/index.js';
-import { StepFailure } from '../../runtime/local.js';
+import { failOnBadOptions, StepFailure } from '../../runtime/local.js';
 import type { LocalModule, StepCall } from '../../runtime/module.js';
 import { isRecord } from '../template.js';
+import { BITRIX24_OPTION_PROBLEMS, type Bitrix24ModuleName } from './names.js';
 import { asStepFailure } from './portal.js';
 
 /** The client, or a step failure saying why there is none (no `flows.bitrix24` in the config). */
@@ -9,17 +10,9 @@ export type ClientSource = () => Bitrix24Client;
 
 /** Bitrix24 field names: `TITLE`, `SOURCE_ID`, `UF_CRM_1234`. Anything else in a lead is a mapping mistake. */
 const FIELD_NAME = /^[A-Z][A-Z0-9_]*$/;
-const SORT = new Set(['ASC', 'DESC']);
 
 const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v).trim() : '');
 const inputOf = (input: unknown) => (isRecord(input) ? input : {});
-
-function checkOptions(module: string, options: Record<string, unknown>, allowed: string[]): void {
-  const unknown = Object.keys(options).filter((k) => !allowed.includes(k));
-  if (unknown.length > 0) {
-    throw new StepFailure('BAD_OPTIONS', `${module}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (allowed: ${allowed.join(', ') || 'none'})`);
-  }
-}
 
 function requireId(module: string, value: unknown, path: string): number {
   const id = Number(text(value));
@@ -30,12 +23,15 @@ function requireId(module: string, value: unknown, path: string): number {
 type Body = (client: Bitrix24Client, input: Record<string, unknown>, call: StepCall) => Promise<unknown>;
 
 /** Runs `body` with the client; connector errors become StepFailures with the Bitrix24 message. */
-function bitrix24Module(name: string, client: ClientSource, body: Body, { reads = false } = {}): LocalModule {
+function bitrix24Module(name: Bitrix24ModuleName, client: ClientSource, body: Body, { reads = false } = {}): LocalModule {
+  const optionProblems = BITRIX24_OPTION_PROBLEMS[name];
   return {
     name,
     // A read changes nothing in the portal: a waiting request may call it before its run is written.
     safe: reads,
+    optionProblems,
     async run(input, call) {
+      failOnBadOptions(name, optionProblems(call.options));
       const c = client();
       try {
         return await body(c, inputOf(input), call);
@@ -53,7 +49,6 @@ function bitrix24Module(name: string, client: ClientSource, body: Body, { reads 
  */
 export const findContact = (client: ClientSource) =>
   bitrix24Module('bitrix24.find-contact', client, async (c, input, call) => {
-    checkOptions('bitrix24.find-contact', call.options, []);
     const phone = text(input.phone);
     const email = text(input.email);
     if (!phone && !email) throw new StepFailure('BAD_INPUT', 'bitrix24.find-contact: the input has neither phone nor email (map them in the step\'s input, e.g. phone: request.phone)');
@@ -70,13 +65,7 @@ export const findContact = (client: ClientSource) =>
 export const findDeal = (client: ClientSource) =>
   bitrix24Module('bitrix24.find-deal', client, async (c, input, call) => {
     const { filter: staticFilter = {}, order = { ID: 'DESC' }, select } = call.options;
-    checkOptions('bitrix24.find-deal', call.options, ['filter', 'order', 'select']);
-    const problems: string[] = [];
-    if (!isRecord(staticFilter)) problems.push('options.filter must be a mapping');
-    if (!isRecord(order) || !Object.values(order).every((v) => SORT.has(String(v)))) problems.push('options.order must map fields to ASC or DESC');
-    if (select !== undefined && !(Array.isArray(select) && select.every((s) => typeof s === 'string'))) problems.push('options.select must be a list of field names');
-    if (input.filter !== undefined && !isRecord(input.filter)) problems.push('input.filter must be a mapping');
-    if (problems.length > 0) throw new StepFailure('BAD_OPTIONS', `bitrix24.find-deal: ${problems.join('; ')}`);
+    if (input.filter !== undefined && !isRecord(input.filter)) throw new StepFailure('BAD_INPUT', 'bitrix24.find-deal: input.filter must be a mapping');
 
     const filter: Record<string, unknown> = { ...(staticFilter as Record<string, unknown>), ...(input.filter as Record<string, unknown> | undefined) };
     const contact = text(input.contactId);
@@ -89,7 +78,6 @@ export const findDeal = (client: ClientSource) =>
 /** `bitrix24.get-deal`: input `{id}`. The deal; a deal that does not exist fails the step (BITRIX24_NOT_FOUND, not retried). */
 export const getDeal = (client: ClientSource) =>
   bitrix24Module('bitrix24.get-deal', client, async (c, input, call) => {
-    checkOptions('bitrix24.get-deal', call.options, []);
     const id = requireId('bitrix24.get-deal', input.id, 'id');
     const deal = await c.getDeal(id);
     if (!deal) throw new StepFailure('BITRIX24_NOT_FOUND', `bitrix24.get-deal: deal ${id} does not exist`);
@@ -104,11 +92,9 @@ export const getDeal = (client: ClientSource) =>
  * pair. Output `{id, created}`.
  */
 const addRecord = (entity: 'lead' | 'deal') => (client: ClientSource, originator: string) => {
-  const name = `bitrix24.add-${entity}`;
+  const name = `bitrix24.add-${entity}` as const;
   return bitrix24Module(name, client, async (c, input, call) => {
-    const { fields: defaults = {} } = call.options;
-    checkOptions(name, call.options, ['fields']);
-    if (!isRecord(defaults)) throw new StepFailure('BAD_OPTIONS', `${name}: options.fields must be a mapping of ${entity} fields`);
+    const defaults = (call.options.fields ?? {}) as Record<string, unknown>;
     const fields = fieldsOf(name, { ...defaults, ...input }, entity);
     if (!text(fields.ORIGINATOR_ID) || !text(fields.ORIGIN_ID)) {
       fields.ORIGINATOR_ID = originator;
@@ -127,9 +113,7 @@ export const addDeal = addRecord('deal');
  */
 export const updateDeal = (client: ClientSource) =>
   bitrix24Module('bitrix24.update-deal', client, async (c, input, call) => {
-    const { fields: defaults = {} } = call.options;
-    checkOptions('bitrix24.update-deal', call.options, ['fields']);
-    if (!isRecord(defaults)) throw new StepFailure('BAD_OPTIONS', 'bitrix24.update-deal: options.fields must be a mapping of deal fields');
+    const defaults = (call.options.fields ?? {}) as Record<string, unknown>;
     const { id: rawId, ...rest } = input;
     const id = requireId('bitrix24.update-deal', rawId, 'id');
     const fields = fieldsOf('bitrix24.update-deal', { ...defaults, ...rest }, 'deal');
