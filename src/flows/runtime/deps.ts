@@ -67,8 +67,16 @@ export interface RuntimeDeps {
   firstWrites?: FirstWrites;
 }
 
+/** A run's cancellation as its steps here see it. */
+export interface RunCancel {
+  /** True once the run was cancelled; asking makes no AbortController. */
+  readonly aborted: boolean;
+  /** The run's cancel signal, made on first use: a step that answers at once never needs one. */
+  readonly signal: AbortSignal;
+}
+
 export interface RunCancels {
-  acquire(runId: string): AbortSignal;
+  acquire(runId: string): RunCancel;
   release(runId: string): void;
   /** Aborts the run's calls here; remembered a while, so a step of it that starts here soon after starts cancelled. */
   cancel(runId: string): void;
@@ -87,24 +95,24 @@ const REMEMBER_CANCEL_MS = 60_000;
 const REMEMBER_CANCELS = 10_000;
 
 export function createRunCancels(now: () => number = Date.now): RunCancels {
-  const live = new Map<string, { controller: AbortController; users: number }>();
+  const live = new Map<string, LiveRun>();
   const recent = new Map<string, number>(); // run id → when cancelled, oldest first
   return {
     acquire(runId) {
       let entry = live.get(runId);
       if (!entry) {
-        live.set(runId, (entry = { controller: new AbortController(), users: 0 }));
-        if (recent.size > 0 && recent.has(runId)) entry.controller.abort();
+        live.set(runId, (entry = new LiveRun()));
+        if (recent.size > 0 && recent.has(runId)) entry.cancel();
       }
       entry.users++;
-      return entry.controller.signal;
+      return entry;
     },
     release(runId) {
       const entry = live.get(runId);
       if (entry && --entry.users <= 0) live.delete(runId);
     },
     cancel(runId) {
-      live.get(runId)?.controller.abort();
+      live.get(runId)?.cancel();
       const at = now();
       recent.delete(runId);
       recent.set(runId, at);
@@ -113,9 +121,29 @@ export function createRunCancels(now: () => number = Date.now): RunCancels {
         recent.delete(id);
       }
     },
-    isCancelled: (runId) => live.get(runId)?.controller.signal.aborted ?? false,
+    isCancelled: (runId) => live.get(runId)?.aborted ?? false,
     running: () => [...live.keys()],
   };
+}
+
+/** A run with steps executing here. Its AbortController is made only when a step asks for the signal (a few µs per run saved). */
+class LiveRun implements RunCancel {
+  users = 0;
+  aborted = false;
+  #controller: AbortController | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.aborted) this.#controller.abort();
+    }
+    return this.#controller.signal;
+  }
+
+  cancel(): void {
+    this.aborted = true;
+    this.#controller?.abort();
+  }
 }
 
 /** Enqueues activations `firstSeq`, `firstSeq + 1`, … of `stepIds` inside the caller's transaction. */

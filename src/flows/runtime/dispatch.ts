@@ -1,5 +1,6 @@
 import { localTransport } from './local.js';
 import type { LocalModule, ModuleTransport, StepCall, StepOutcome } from './module.js';
+import type { RunCancel } from './deps.js';
 
 /**
  * The dispatcher's map of how to reach each module: local modules in-process, remote ones through
@@ -41,18 +42,21 @@ export function createModuleDirectory(local: readonly LocalModule[], remote: Rea
   };
 }
 
+/** What a call that takes no signal is given: nothing it does can look at it. */
+const NEVER_ABORTED = new AbortController().signal;
+
 /**
  * One call with a deadline. The transport gets an AbortSignal that fires at the deadline or when the
- * run is cancelled (one that takes no signal gets the run's, which fires on cancel); whatever it does,
- * an answer after the deadline is not waited for.
+ * run is cancelled (one that takes no signal gets one that never fires); whatever it does, an answer
+ * after the deadline is not waited for, nor one after a cancel.
  */
-export async function callWithDeadline(transport: ModuleTransport, call: StepCall, cancel: AbortSignal): Promise<StepOutcome> {
+export async function callWithDeadline(transport: ModuleTransport, call: StepCall, cancel: RunCancel): Promise<StepOutcome> {
   // Cancelled already: the module is not called at all.
   if (cancel.aborted) return runCancelled();
   if (transport.keepsDeadline) {
     let outcome: StepOutcome;
     try {
-      outcome = await transport.call(call, cancel);
+      outcome = await transport.call(call, cancel.signal);
     } catch (err) {
       outcome = unreachable(err);
     }
@@ -62,7 +66,7 @@ export async function callWithDeadline(transport: ModuleTransport, call: StepCal
   const timeoutMs = Math.max(0, call.deadline - Date.now());
   let answer: StepOutcome | Promise<StepOutcome>;
   try {
-    answer = transport.call(call, controller?.signal ?? cancel);
+    answer = transport.call(call, controller?.signal ?? NEVER_ABORTED);
   } catch (err) {
     return unreachable(err);
   }
@@ -80,13 +84,13 @@ export async function callWithDeadline(transport: ModuleTransport, call: StepCal
       resolve(runCancelled());
     };
     // Removed after the call: the run's signal is shared by every step of the activation.
-    cancel.addEventListener('abort', onCancel, { once: true });
+    cancel.signal.addEventListener('abort', onCancel, { once: true });
   });
   try {
     return await Promise.race([answer.catch(unreachable), late]);
   } finally {
     clearTimeout(timer);
-    cancel.removeEventListener('abort', onCancel!);
+    cancel.signal.removeEventListener('abort', onCancel!);
   }
 }
 

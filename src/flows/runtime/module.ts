@@ -41,8 +41,8 @@ export interface ModuleTransport {
   readonly kind: 'local' | 'http' | 'queue';
   /**
    * False when the call never looks at its signal (a local module whose run() declares no `signal`
-   * parameter): the dispatcher then spares the call its own AbortController, passes the run's cancel
-   * signal, and enforces the deadline by not waiting past it.
+   * parameter): the dispatcher then spares the call its own AbortController, passes a signal that
+   * never fires, and enforces the deadline and a cancel by not waiting past them.
    */
   readonly takesSignal?: boolean;
   /**

@@ -37,10 +37,10 @@ export async function tryStep(deps: RuntimeDeps, flow: Flow, run: store.RunRow, 
   if (!transport) throw new FatalRunError(`module "${step.subsystem}" of step ${step.id} is not available in this process`);
 
   const startedAt = deps.clock.now();
-  const signal = deps.cancels.acquire(run.id);
+  const cancel = deps.cancels.acquire(run.id);
   let outcome;
   try {
-    outcome = await callWithDeadline(transport, call, signal);
+    outcome = await callWithDeadline(transport, call, cancel);
   } finally {
     deps.cancels.release(run.id);
   }

@@ -58,6 +58,13 @@ describe('run cancels remembered for steps that begin after the cancel', () => {
     cancels.cancel('r3'); // forgetting happens as new cancels come
     assert.equal(cancels.acquire('r1').aborted, false, 'forgotten after a minute');
     assert.equal(cancels.acquire('r3').aborted, true);
+    // The signal is made when first asked for: before the cancel it fires with it, after it it is born aborted.
+    const early = cancels.acquire('r4').signal;
+    const late = cancels.acquire('r5');
+    cancels.cancel('r4');
+    cancels.cancel('r5');
+    assert.equal(early.aborted, true);
+    assert.equal(late.signal.aborted, true);
   });
 });
 
