@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { Histogram, type Registry } from 'prom-client';
-import type { Db } from '../../platform/db/index.js';
+import { prepared, type Db } from '../../platform/db/index.js';
 import type { EventBus, NewEvent } from '../../platform/events/index.js';
 import type { ClaimedJob, JobInsertStatement } from '../../platform/jobs/index.js';
 import { withClauses, type Clause } from './one-statement.js';
@@ -98,13 +98,14 @@ export function createFirstWrites(db: Db, events: Pick<EventBus, 'publishStateme
     const jobs: RawSelect[] = [];
     writes.forEach((w, i) => {
       if (!w.job) return;
-      const name = `job_${i}`;
+      const name = `job_${jobs.length}`; // numbered in turn, not by run: the text depends only on how many
       clauses.push([name, w.job.sql]);
       jobs.push(sql`select ${i}::int as i, row_to_json(j) as job from ${sql.ref(name)} j`);
     });
-    const { rows } = await sql<{ i: number; job: unknown }>`
+    // Named: its texts are few (they differ only in how many of the runs have a job).
+    const { rows } = await prepared(sql<{ i: number; job: unknown }>`
       with ${withClauses(clauses)}
-      ${jobs.length > 0 ? sql.join(jobs, sql` union all `) : sql`select null::int as i, null as job where false`}`.execute(db);
+      ${jobs.length > 0 ? sql.join(jobs, sql` union all `) : sql`select null::int as i, null as job where false`}`).execute(db);
     const adopted: (ClaimedJob | null)[] = writes.map(() => null);
     for (const row of rows) adopted[row.i] = writes[row.i]!.job!.adopt(row.job);
     return adopted;

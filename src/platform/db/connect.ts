@@ -7,6 +7,7 @@ import { dialectFor, type SqlDialect } from './dialect.js';
 import { offerDirect, type DirectSqlite } from './direct.js';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, startSqliteCheckpointer } from './sqlite-checkpointer.js';
 import { listenPg, type PgListener, type PgListenOptions } from './pg-listener.js';
+import { namePreparedStatements } from './pg-prepared.js';
 import { postgresReader, registerSqliteFunctions, sqliteReader, sqliteSameConnectionReader, statementCache, type RawReader } from './reader.js';
 
 // BIGINT holds epoch-millisecond timestamps and ids: safe as JS numbers up to 2^53.
@@ -85,6 +86,7 @@ function openSqlite(file: string, onBackgroundError?: (message: string) => void)
 
 function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  namePreparedStatements(pool);
   const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
   // keepAlive: a listening connection only reads, so without it a silently lost peer would go unnoticed.
   const listen = (options: PgListenOptions) => listenPg(() => new pg.Client({ connectionString: url, keepAlive: true, connectionTimeoutMillis: 10_000, application_name: 'conveyor-listener' }), options);

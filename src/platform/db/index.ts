@@ -5,5 +5,6 @@ export { migrateToLatest, type ModuleMigration, type MigrationOutcome } from './
 export { createGroupCommit, type GroupCommit } from './group-commit.js';
 export { insertIf } from './insert-if.js';
 export { execute } from './direct.js';
+export { prepared } from './pg-prepared.js';
 export { rowsInsert, toRaw, type PlainSql } from './plain-sql.js';
 export type { PgListener, PgListenOptions } from './pg-listener.js';
