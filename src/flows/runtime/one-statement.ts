@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Db } from '../../platform/db/index.js';
+import { prepared, type Db } from '../../platform/db/index.js';
 import type { ClaimedJob, JobInsertStatement } from '../../platform/jobs/index.js';
 import * as store from './store.js';
 
@@ -61,11 +61,12 @@ export async function commitStep(db: Db, c: StepCommit): Promise<StepCommitted> 
   ];
   if (next) clauses.push(['next_job', next.sql]);
   if (c.succeeded) clauses.push(['ended', c.succeeded.event(ifAdvanced)]);
-  const { rows } = await sql<{ completed: unknown; live_branches: unknown; last_seq: unknown; context_bytes: unknown; next_job: unknown }>`
+  // Named: its texts are few (with or without a next job, with or without the end).
+  const { rows } = await prepared(sql<{ completed: unknown; live_branches: unknown; last_seq: unknown; context_bytes: unknown; next_job: unknown }>`
     with ${withClauses(clauses)}
     select (select count(*) from done) as completed, a.live_branches, a.last_seq, a.context_bytes,
            ${next ? sql`(select row_to_json(n) from next_job n)` : sql`null`} as next_job
-      from (select 1) as one left join advanced a on true`.execute(db);
+      from (select 1) as one left join advanced a on true`).execute(db);
   const row = rows[0]!;
   return {
     completed: Number(row.completed) === 1,
