@@ -7,7 +7,22 @@ import { sql, type RawBuilder } from 'kysely';
  * of plain parameters would need a cast per column.
  */
 export function insertIf(table: string, columns: readonly string[], rows: readonly object[], condition: RawBuilder<unknown>): RawBuilder<unknown> {
-  const list = sql.join(columns.map((c) => sql.ref(c)));
-  return sql`insert into ${sql.table(table)} (${list})
-    select ${list} from jsonb_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)}::jsonb) where ${condition}`;
+  return sql`${insertHead(table, columns)}${JSON.stringify(rows)}::jsonb) where ${condition}`;
 }
+
+// The statement's fixed part, per table and columns: built and quoted once, not compiled node by node
+// for every run (a flow run's hot writes use a handful of these).
+const heads = new Map<string, RawBuilder<unknown>>();
+
+function insertHead(table: string, columns: readonly string[]): RawBuilder<unknown> {
+  const key = `${table}\0${columns.join('\0')}`;
+  let head = heads.get(key);
+  if (!head) {
+    const list = columns.map(quote).join(', ');
+    head = sql.raw(`insert into ${quote(table)} (${list})\n    select ${list} from jsonb_populate_recordset(null::${quote(table)}, `);
+    if (heads.size < 100) heads.set(key, head);
+  }
+  return head;
+}
+
+const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
