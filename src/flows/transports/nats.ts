@@ -70,11 +70,21 @@ export async function createNatsTransport(opts: NatsTransportOptions): Promise<M
   }
   const inbox = createInbox();
   const waiting = new Map<string, Set<Waiter>>();
+  // Each publish gets a token: its PubAck comes to `<inbox>.ack.<token>` and the module's reply to
+  // `<inbox>.r.<token>` (the call's Conveyor-Reply-To), so both are matched to the call by subject
+  // alone, one subscription each for all calls. Reading the reply's headers for its correlation id
+  // cost more than the rest of taking the reply. (A PubAck subscription instead of a request per call:
+  // nats.js builds a timer and an Error with a stack trace for every request.)
+  const byToken = new Map<string, string>(); // token → correlation id, while the call is under way
+  let nextToken = 0;
 
-  const replies = nc.subscribe(inbox, {
+  const replyPrefix = `${inbox}.r.`;
+  const replies = nc.subscribe(`${replyPrefix}*`, {
     callback: (err, msg) => {
       if (err) return log.warn({ module: opts.module, err: err.message }, 'reply subscription failed');
-      const correlationId = msg.headers?.get(CORRELATION_HEADER) ?? '';
+      // By the header where the token is gone: the reply to an earlier publish of the same attempt (a
+      // re-publish stored once under Nats-Msg-Id) still answers whoever waits for that attempt now.
+      const correlationId = byToken.get(msg.subject.slice(replyPrefix.length)) ?? msg.headers?.get(CORRELATION_HEADER) ?? '';
       const waiters = waiting.get(correlationId);
       if (!waiters) return; // a late reply, after the deadline: ignored by contract
       const outcome = parseModuleAnswer(opts.module, msg.string());
@@ -82,20 +92,14 @@ export async function createNatsTransport(opts: NatsTransportOptions): Promise<M
     },
   });
 
-  // The stream's PubAcks come to `<inbox>.ack.<n>`, one subscription for all calls, instead of a
-  // request (js.publish) per call: nats.js builds a timer and an Error with a stack trace for every
-  // request, and the reply is waited for anyway. A stored call needs nothing more; a refused one
-  // (no stream captures the subject, stream full) fails the call at once as MODULE_UNREACHABLE.
-  const acks = `${inbox}.ack`;
-  const awaitingAck = new Map<string, string>(); // ack token → correlation id
-  let nextAck = 0;
-  const pubAcks = nc.subscribe(`${acks}.*`, {
+  // A stored call needs nothing more from its PubAck; a refused one (no stream captures the subject,
+  // stream full) fails the call at once as MODULE_UNREACHABLE.
+  const ackPrefix = `${inbox}.ack.`;
+  const pubAcks = nc.subscribe(`${ackPrefix}*`, {
     callback: (err, msg) => {
       if (err) return log.warn({ module: opts.module, err: err.message }, 'PubAck subscription failed');
-      const token = msg.subject.slice(acks.length + 1);
-      const correlationId = awaitingAck.get(token);
+      const correlationId = byToken.get(msg.subject.slice(ackPrefix.length));
       if (correlationId === undefined) return;
-      awaitingAck.delete(token);
       const refused = pubAckRefusal(msg.data.length === 0 ? '' : msg.string(), msg.headers?.code);
       if (refused === undefined) return;
       log.warn({ module: opts.module, where: subject, err: refused }, 'publishing a module call failed');
@@ -107,19 +111,19 @@ export async function createNatsTransport(opts: NatsTransportOptions): Promise<M
   function call(step: StepCall, signal: AbortSignal): Promise<StepOutcome> {
     let token: string | undefined;
     const answer = publishAndAwait(step, signal, { timeoutMs: opts.timeoutMs, waiting, where: subject, log }, async (correlationId) => {
+      token = String(nextToken++);
+      byToken.set(token, correlationId);
       const h = headers();
-      h.set(REPLY_TO_HEADER, inbox);
+      h.set(REPLY_TO_HEADER, replyPrefix + token);
       h.set(CORRELATION_HEADER, correlationId);
       // Nats-Msg-Id = one per attempt: a re-published attempt is stored once, a new attempt always reaches the module.
       h.set('Nats-Msg-Id', correlationId);
-      token = String(nextAck++);
-      awaitingAck.set(token, correlationId);
       const body = JSON.stringify(step);
-      const reply = `${acks}.${token}`;
+      const reply = ackPrefix + token;
       await shared.soon(() => nc.publish(subject, body, { headers: h, reply }));
     });
     return answer.finally(() => {
-      if (token !== undefined) awaitingAck.delete(token);
+      if (token !== undefined) byToken.delete(token);
     });
   }
 
@@ -170,8 +174,8 @@ export async function serveNatsModule(opts: NatsModuleOptions): Promise<ServedMo
       return m.term('not a Conveyor call');
     }
     if (call.deadline <= Date.now()) return m.ack(); // nobody waits for it any more
-    // Keep the call ours while the handler runs longer than ack_wait.
-    const keepAlive = setInterval(() => m.working(), Math.max(1000, ackWaitMs / 2));
+    // Kept ours while the handler runs longer than ack_wait (one timer for all the calls under way).
+    working.add(m);
     try {
       const answer = await answerCall(opts.handler, call);
       const h = headers();
@@ -188,9 +192,14 @@ export async function serveNatsModule(opts: NatsModuleOptions): Promise<ServedMo
       log.warn({ module: opts.module, err: (err as Error).message }, 'could not reply; the call will be redelivered');
       m.nak(1000);
     } finally {
-      clearInterval(keepAlive);
+      working.delete(m);
     }
   }
+  const working = new Set<JsMsg>();
+  const keepAlive = setInterval(() => {
+    for (const m of working) m.working();
+  }, Math.max(1000, ackWaitMs / 2));
+  keepAlive.unref();
 
   const running = new Set<Promise<void>>();
   const loop = (async () => {
@@ -206,6 +215,7 @@ export async function serveNatsModule(opts: NatsModuleOptions): Promise<ServedMo
       await messages.close();
       await loop;
       await Promise.all(running);
+      clearInterval(keepAlive);
       await shared.release();
     },
   };

@@ -204,6 +204,36 @@ describe('NATS JetStream transport', () => {
     assert.deepEqual(bad, { ok: false, error: { code: 'NOT_NUMBERS', message: 'input.a and input.b must be numbers', retryable: false } });
   });
 
+  it('keeps a call that runs past ack_wait (not redelivered); a handler that declares a signal sees it fire at the deadline', async () => {
+    const p = place();
+    const t = await transportFor(p, 'slow');
+    let calls = 0;
+    let fired: boolean | undefined;
+    const served = await serveNatsModule({
+      ...p,
+      module: 'slow',
+      ackWaitMs: 2000, // checked in every second: without that, JetStream would deliver the call again after 2 s
+      handler: async (input, _call, signal) => {
+        calls++;
+        if (input === 'deadline') {
+          await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+          fired = signal.aborted;
+          return 'late';
+        }
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        return 'done';
+      },
+    });
+    cleanups.push(() => served.close());
+    assert.deepEqual(await t.call(makeCall({ module: 'slow', input: 'long' }), new AbortController().signal), { ok: true, output: 'done' });
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // a redelivery would call the handler again meanwhile
+    assert.equal(calls, 1, 'called once');
+    const late = await t.call(makeCall({ module: 'slow', input: 'deadline', deadline: Date.now() + 300 }), new AbortController().signal);
+    assert.equal(!late.ok && late.error.code, 'MODULE_TIMEOUT');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(fired, true, 'the handler’s signal fired at the deadline');
+  });
+
   it('refuses an existing stream that does not capture the module subjects', async () => {
     const p = place();
     await jsm.streams.add({ name: p.stream, subjects: [`elsewhere.${unique('')}.>`] });
