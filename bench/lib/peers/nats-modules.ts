@@ -6,6 +6,8 @@ import { flowModules } from './standins.js';
 
 const servers = process.argv[2];
 if (!servers) throw new Error('usage: nats-modules.ts <nats://host:port>');
-const served = await Promise.all(flowModules.map((m) => serveNatsModule({ servers, module: natsName(m.name), handler: (input, call, signal) => m.run(input, call, signal), concurrency: 64 })));
+// The stand-ins never look at a signal, so their handlers declare none (as a module that needs no deadline signal would).
+const unused = new AbortController().signal;
+const served = await Promise.all(flowModules.map((m) => serveNatsModule({ servers, module: natsName(m.name), handler: (input, call) => m.run(input, call, unused), concurrency: 64 })));
 console.log('ready');
 process.once('SIGTERM', () => void Promise.all(served.map((s) => s.close())).finally(() => process.exit(0)));
