@@ -106,10 +106,9 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
   if (options.demo ?? config.demo.seed) await seedDemo(ctx, config.demo.clients);
   const flowModules = [...(options.flowModules ?? [])];
   for (const plugin of config.plugins) {
-    const mod = (await import(pathToFileURL(resolve(plugin)).href)) as { register?: (ctx: HubContext) => unknown; flowModules?: LocalModule[] };
-    if (typeof mod.register !== 'function' && !Array.isArray(mod.flowModules)) throw new Error(`plugin ${plugin} exports neither register(ctx) nor flowModules`);
-    if (Array.isArray(mod.flowModules)) flowModules.push(...mod.flowModules);
-    if (typeof mod.register === 'function') await mod.register(ctx);
+    const mod = await importPlugin(plugin);
+    if (mod.flowModules) flowModules.push(...mod.flowModules);
+    if (mod.register) await mod.register(ctx);
   }
   const roistat = options.command ? undefined : await startRoistatSync(ctx);
   let flows: FlowRuntime;
@@ -176,4 +175,18 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
       await database.close();
     },
   };
+}
+
+export interface Plugin {
+  register?: (ctx: HubContext) => unknown;
+  flowModules?: LocalModule[];
+}
+
+/** A plugin file of the config (`plugins`), relative to the working directory: what it exports for the hub. */
+export async function importPlugin(path: string): Promise<Plugin> {
+  const mod = (await import(pathToFileURL(resolve(path)).href)) as Plugin;
+  const register = typeof mod.register === 'function' ? mod.register : undefined;
+  const flowModules = Array.isArray(mod.flowModules) ? mod.flowModules : undefined;
+  if (!register && !flowModules) throw new Error(`plugin ${path} exports neither register(ctx) nor flowModules`);
+  return { register, flowModules };
 }

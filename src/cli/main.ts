@@ -78,7 +78,7 @@ users
   .option('--role <name>', 'role to assign', 'Администратор')
   .action(async (username: string, o: { role: string }) => usersAdd(config(), username, o.role));
 
-registerFlowCommands(program);
+registerFlowCommands(program, () => config());
 registerOpsCommands(program, () => config());
 registerRunCommands(program, () => config());
 

@@ -48,6 +48,27 @@ test('flow validate: exit 1 listing every problem of every file with file:line a
   assert.match(r.stderr, /3 of 4 flow file\(s\) have problems/);
 });
 
+test('flow validate: the config\'s remote modules and its plugins\' modules are known, and a plugin module checks its own options', async () => {
+  const plugin = join(dir, 'acme-plugin.mjs');
+  writeFileSync(plugin, "export const flowModules = [{ name: 'acme.lookup', run: () => null, optionProblems: (o) => (typeof o.table === 'string' ? [] : ['options.table must name a table']) }];\n");
+  const config = join(dir, 'hub.yaml');
+  writeFileSync(config, `plugins: [${JSON.stringify(plugin)}]\nflows:\n  modules:\n    pricing: { transport: http, url: "http://127.0.0.1:9/price", secret: s3cret }\n`);
+  const flow = join(dir, 'uses-config.yaml');
+  writeFileSync(flow, 'id: uses-config\nsteps:\n  price:\n    subsystem: pricing\n    next: [look]\n  look:\n    subsystem: acme.lookup\n    options: { tabel: deals }\n    next: [other]\n  other:\n    subsystem: elsewhere\n');
+  const r = await conveyor('--config', config, 'flow', 'validate', flow);
+  assert.equal(r.code, 1);
+  assert.deepEqual(r.stdout.trim().split('\n'), [
+    `${flow}:8: steps.look.options: acme.lookup: options.table must name a table`,
+    `${flow}:11: steps.other.subsystem: unknown module "elsewhere"`,
+  ]);
+  const named = await conveyor('--config', config, 'flow', 'validate', flow, '-m', 'elsewhere');
+  assert.equal(named.stdout.trim().split('\n').length, 1, named.stdout);
+  // Without the config, its modules are unknown.
+  const bare = await conveyor('flow', 'validate', flow);
+  assert.match(bare.stdout, /steps\.price\.subsystem: unknown module "pricing"/);
+  assert.match(bare.stdout, /steps\.look\.subsystem: unknown module "acme\.lookup"/);
+});
+
 test('flow import: prints YAML, or writes it with -o; the 001 excerpt warns about the steps it only names', async () => {
   const printed = await conveyor('flow', 'import', 'examples/flows/001-settings.php', '--module', 'find-deal');
   assert.equal(printed.code, 0, printed.stderr);
