@@ -3,7 +3,7 @@ export type { RawReader, Row as RawRow } from './reader.js';
 export { dialectFor, type SqlDialect, type DialectName } from './dialect.js';
 export { migrateToLatest, type ModuleMigration, type MigrationOutcome } from './migrate.js';
 export { createGroupCommit, type GroupCommit } from './group-commit.js';
-export { insertIf } from './insert-if.js';
+export { insertIf, jsonRowsInsertHead } from './insert-if.js';
 export { execute } from './direct.js';
 export { prepared } from './pg-prepared.js';
 export { rowsInsert, toRaw, type PlainSql } from './plain-sql.js';

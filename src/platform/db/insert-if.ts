@@ -8,22 +8,25 @@ import { sql, type RawBuilder } from 'kysely';
  * is, where jsonb would first build its binary form (measured: PostgreSQL's CPU per flow run -20 %).
  */
 export function insertIf(table: string, columns: readonly string[], rows: readonly object[], condition: RawBuilder<unknown>): RawBuilder<unknown> {
-  return sql`${insertHead(table, columns)}${JSON.stringify(rows)}::json) where ${condition}`;
+  return sql`${sql.raw(jsonRowsInsertHead(table, columns))}${JSON.stringify(rows)}::json) where ${condition}`;
 }
 
-// The statement's fixed part, per table and columns: built and quoted once, not compiled node by node
-// for every run (a flow run's hot writes use a handful of these).
-const heads = new Map<string, RawBuilder<unknown>>();
-
-function insertHead(table: string, columns: readonly string[]): RawBuilder<unknown> {
+/**
+ * PostgreSQL: `insert into "<table>" (<columns>) select <columns> from json_populate_recordset(null::"<table>", `,
+ * to be followed by the rows as one JSON parameter and `::json)`. The rows are objects keyed by column
+ * name, typed by the table's own row type. Built and quoted once per table and columns (the hot writes
+ * use a handful), not compiled node by node for every statement.
+ */
+export function jsonRowsInsertHead(table: string, columns: readonly string[]): string {
   const key = `${table}\0${columns.join('\0')}`;
   let head = heads.get(key);
-  if (!head) {
+  if (head === undefined) {
     const list = columns.map(quote).join(', ');
-    head = sql.raw(`insert into ${quote(table)} (${list})\n    select ${list} from json_populate_recordset(null::${quote(table)}, `);
+    head = `insert into ${quote(table)} (${list})\n    select ${list} from json_populate_recordset(null::${quote(table)}, `;
     if (heads.size < 100) heads.set(key, head);
   }
   return head;
 }
 
+const heads = new Map<string, string>();
 const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;

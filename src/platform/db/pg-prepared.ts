@@ -18,6 +18,9 @@ export function prepared<T>(statement: RawBuilder<T>): RawBuilder<T> {
   return sql<T>`${sql.raw(PREPARED_MARKER)}${statement}`;
 }
 
+/** A PostgreSQL statement name for a SQL text: the same on every connection and in every process. */
+export const statementName = (prefix: string, text: string) => `${prefix}_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+
 /** Most texts named by one process; past it, marked statements go unnamed (a text built from varying data was marked by mistake). */
 const MOST_NAMES = 1000;
 
@@ -26,7 +29,7 @@ export function namePreparedStatements(pool: pg.Pool): void {
   const names = new Map<string, string>();
   const nameOf = (text: string): string | undefined => {
     let name = names.get(text);
-    if (name === undefined && names.size < MOST_NAMES) names.set(text, (name = `p_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`));
+    if (name === undefined && names.size < MOST_NAMES) names.set(text, (name = statementName('p', text)));
     return name;
   };
   pool.on('connect', (client) => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { statementName } from './pg-prepared.js';
 import SqliteDatabase from 'better-sqlite3';
 import type pg from 'pg';
 
@@ -115,7 +115,7 @@ export function postgresReader(pool: pg.Pool): RawReader {
       if (!query) {
         let n = 0;
         // Named queries are prepared once per connection by pg.
-        query = { name: `r_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`, text: sql.replace(/\?/g, () => `$${++n}`) };
+        query = { name: statementName('r', sql), text: sql.replace(/\?/g, () => `$${++n}`) };
         if (texts.size < MAX_STATEMENTS) texts.set(sql, query);
       }
       return (await pool.query({ ...query, values: params as unknown[] })).rows as Row[];

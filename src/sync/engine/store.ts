@@ -1,5 +1,5 @@
 import { CompiledQuery, sql } from 'kysely';
-import type { Db, SqlDialect } from '../../platform/db/index.js';
+import { jsonRowsInsertHead, type Db, type SqlDialect } from '../../platform/db/index.js';
 
 /** All SQL on the sync tables. Times come from the Clock as epoch ms. */
 
@@ -209,10 +209,7 @@ const WRITE_CHUNK = 500;
  * table's own row type. One parameter whatever the row count (planning 9,000 scalar parameters cost
  * more than the writing), and JSON.stringify is far cheaper than pg's escaping of text arrays.
  */
-function jsonInsert(table: string, columns: readonly string[], tail: string): string {
-  const list = columns.join(', ');
-  return `INSERT INTO ${table} (${list}) SELECT ${list} FROM json_populate_recordset(null::${table}, $1::json)${tail}`;
-}
+const jsonInsert = (table: string, columns: readonly string[], tail: string) => `${jsonRowsInsertHead(table, columns)}$1::json)${tail}`;
 
 /** Inserts `records` (objects keyed by column name); `tail` is an ON CONFLICT clause or ''. */
 async function bulkWrite(db: Db, dialect: SqlDialect, table: string, columns: readonly string[], tail: string, records: readonly Record<string, unknown>[]): Promise<void> {
