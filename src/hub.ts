@@ -1,4 +1,5 @@
-import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { Authenticator } from './platform/auth/index.js';
@@ -103,7 +104,9 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
   });
 
   await seedBootstrap(ctx);
-  if (options.demo ?? config.demo.seed) await seedDemo(ctx, config.demo.clients);
+  const demo = options.demo ?? config.demo.seed;
+  if (demo) await seedDemo(ctx, config.demo.clients);
+  const flowsDir = flowsFolder(config, demo && !options.command, log);
   const flowModules = [...(options.flowModules ?? [])];
   for (const plugin of config.plugins) {
     const mod = await importPlugin(plugin);
@@ -123,7 +126,7 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
       log,
       events,
       jobs,
-      settings: config.flows,
+      settings: { ...config.flows, dir: flowsDir },
       metrics,
       command: options.command,
       modules: [...configuredLocalModules(config.flows, { log: log.child({ component: 'bitrix24' }) }, flowModules), ...flowModules],
@@ -189,4 +192,18 @@ export async function importPlugin(path: string): Promise<Plugin> {
   const flowModules = Array.isArray(mod.flowModules) ? mod.flowModules : undefined;
   if (!register && !flowModules) throw new Error(`plugin ${path} exports neither register(ctx) nor flowModules`);
   return { register, flowModules };
+}
+
+/** The demo flows, shipped with the code (examples/flows/demo). */
+export const DEMO_FLOWS_DIR = fileURLToPath(new URL('../examples/flows/demo', import.meta.url));
+
+/**
+ * The folder flows load from: flows.dir, or — with the demo on, demo.flows set and no flows.dir folder
+ * — the demo flows, so that a fresh `npm start` has a flow to try. Said at info, since a mistyped
+ * flows.dir would otherwise quietly run the demo.
+ */
+function flowsFolder(config: Config, demo: boolean, log: Logger): string {
+  if (!demo || !config.demo.flows || existsSync(resolve(config.flows.dir))) return config.flows.dir;
+  log.info({ flowsDir: config.flows.dir, demoFlows: DEMO_FLOWS_DIR }, 'no flows folder: loading the demo flows (demo.flows: false or --no-demo turns them off)');
+  return DEMO_FLOWS_DIR;
 }

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
 
 // Summarises a V8 .cpuprofile (from `node --cpu-prof`) into where the time went: self time by
 // package / source file, the hottest functions, and inclusive time of the hub's own functions.
@@ -129,6 +129,13 @@ export function formatProfile(s: ProfileSummary): string {
 export function reportProfile(file: string | undefined, windowUs: [number, number], root: string): ProfileSummary {
   if (!file) throw new Error('the hub wrote no CPU profile for its main thread');
   const summary = summariseProfile(file, windowUs);
+  // The bench's work folder goes at the end; BENCH_KEEP_PROFILES=<folder> keeps each profile for a closer look.
+  const keep = process.env.BENCH_KEEP_PROFILES;
+  if (keep) {
+    mkdirSync(keep, { recursive: true });
+    copyFileSync(file, join(keep, basename(file)));
+    console.log(`    profile kept as ${join(keep, basename(file))}`);
+  }
   summary.file = relative(root, summary.file);
   console.log(formatProfile(summary).replace(/^/gm, '    '));
   return summary;

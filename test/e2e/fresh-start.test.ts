@@ -39,6 +39,15 @@ describe('fresh start on embedded SQLite (a real process in an empty directory)'
     assert.match(res.headers.get('link') ?? '', /rel="next"/);
   });
 
+  it('loads the demo flow (no ./flows folder) and runs the README request through it', async () => {
+    const res = await client(baseUrl)('POST', '/flows/lead-triage/requests?wait=5000', { name: ' Anna ', phone: '8 (999) 123-45-67', email: 'Anna@Example.COM', total: 150000 });
+    assert.equal(res.status, 200);
+    const out = (await res.json()) as { state: string; context: Record<string, Record<string, unknown>> };
+    assert.equal(out.state, 'succeeded');
+    assert.equal(out.context['key-account']?.queue, 'key-accounts');
+    assert.equal(out.context['call-back']?.phone, '+79991234567');
+  });
+
   it('refuses requests without credentials with a JSON error body', async () => {
     const res = await client(baseUrl, null)('GET', '/clients');
     assert.equal(res.status, 401);

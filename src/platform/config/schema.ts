@@ -90,6 +90,10 @@ export const ConfigSchema = Type.Object(
       {
         seed: Type.Boolean({ default: true, description: 'Seed a small demo directory into an empty database' }),
         clients: Type.Integer({ minimum: 0, maximum: 100_000, default: 300 }),
+        flows: Type.Boolean({
+          default: true,
+          description: 'With the demo on (demo.seed), load the demo flows (examples/flows/demo) when the flows folder (flows.dir) does not exist',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
