@@ -104,9 +104,9 @@ export async function createHub(config: Readonly<Config>, options: HubOptions = 
   });
 
   await seedBootstrap(ctx);
-  const demo = options.demo ?? config.demo.seed;
-  if (demo) await seedDemo(ctx, config.demo.clients);
-  const flowsDir = flowsFolder(config, demo && !options.command, log);
+  if (options.demo ?? config.demo.seed) await seedDemo(ctx, config.demo.clients);
+  // By the config alone, not options.demo: a worker (which never seeds) runs the flows `start` runs.
+  const flowsDir = options.command ? config.flows.dir : flowsFolder(config, log);
   const flowModules = [...(options.flowModules ?? [])];
   for (const plugin of config.plugins) {
     const mod = await importPlugin(plugin);
@@ -195,15 +195,15 @@ export async function importPlugin(path: string): Promise<Plugin> {
 }
 
 /** The demo flows, shipped with the code (examples/flows/demo). */
-export const DEMO_FLOWS_DIR = fileURLToPath(new URL('../examples/flows/demo', import.meta.url));
+const DEMO_FLOWS_DIR = fileURLToPath(new URL('../examples/flows/demo', import.meta.url));
 
 /**
  * The folder flows load from: flows.dir, or — with the demo on, demo.flows set and no flows.dir folder
  * — the demo flows, so that a fresh `npm start` has a flow to try. Said at info, since a mistyped
  * flows.dir would otherwise quietly run the demo.
  */
-function flowsFolder(config: Config, demo: boolean, log: Logger): string {
-  if (!demo || !config.demo.flows || existsSync(resolve(config.flows.dir))) return config.flows.dir;
+function flowsFolder(config: Config, log: Logger): string {
+  if (!config.demo.seed || !config.demo.flows || existsSync(resolve(config.flows.dir))) return config.flows.dir;
   log.info({ flowsDir: config.flows.dir, demoFlows: DEMO_FLOWS_DIR }, 'no flows folder: loading the demo flows (demo.flows: false or --no-demo turns them off)');
   return DEMO_FLOWS_DIR;
 }

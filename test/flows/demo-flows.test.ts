@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TEST_DATABASES } from '../support/databases.js';
+import { createHub } from '../../src/hub.js';
+import { loadConfig } from '../../src/platform/config/index.js';
+import { scratchDatabase, TEST_DATABASES } from '../support/databases.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 
 const MISSING_DIR = join(tmpdir(), 'conveyor-no-such-flows-folder');
@@ -77,6 +79,19 @@ describe('demo flows: when they load', () => {
 
   it('not with demo.flows: false', async () => {
     assert.deepEqual(await flowIds({ demo: true, config: { flows: { dir: MISSING_DIR }, demo: { flows: false } } }), []);
+  });
+
+  it('in a worker too (a hub that never seeds), by the config as `start` decides: both run the same flows', async () => {
+    const db = await scratchDatabase(kind);
+    const config = loadConfig({ env: {}, overrides: { database: { url: db.url }, log: { level: 'silent' }, auth: { passwordHashCost: 10 }, demo: { seed: true }, flows: { dir: MISSING_DIR } } });
+    const worker = await createHub(config, { demo: false }); // as `conveyor worker` makes it
+    try {
+      assert.deepEqual(worker.flows.registry.list().map((e) => e.flow.id), ['lead-triage']);
+      assert.equal(await worker.ctx.db.selectFrom('clients').select('id').executeTakeFirst(), undefined, 'and it seeded nothing');
+    } finally {
+      await worker.close();
+      await db.drop();
+    }
   });
 
   it('not when the flows folder exists, even empty: its flows are the hub’s', async () => {
