@@ -6,6 +6,7 @@ import type { JobQueue } from '../../platform/jobs/index.js';
 import type { Logger } from '../../platform/logging/index.js';
 import type { ModuleDirectory } from './dispatch.js';
 import type { FirstWrites } from './first-writes.js';
+import type { FlowMetrics } from './metrics.js';
 import type { FlowRegistry } from './registry.js';
 import type { RunRow } from './store.js';
 
@@ -65,6 +66,8 @@ export interface RuntimeDeps {
   cancels: RunCancels;
   /** Runs' first writes, batched into one statement each (where the database takes writes in a WITH clause). */
   firstWrites?: FirstWrites;
+  /** Runs ended and module calls made here, for /metrics. */
+  metrics: FlowMetrics;
 }
 
 /** A run's cancellation as its steps here see it. */

@@ -208,6 +208,7 @@ export function createIntake(deps: RuntimeDeps, startClaimed: (run: store.RunRow
       return 'running';
     });
     if (done) {
+      deps.metrics.runEnded(run.flow_id, 'cancelled');
       deps.cancels.cancel(run.id);
       deps.runEnded(run.id);
     }

@@ -16,6 +16,7 @@ import { createFlowRegistry, createStoredFlowRegistry, readFlowDirectory, type F
 import type { Flow } from '../definition/flow.js';
 import * as store from './store.js';
 import { createFirstWrites } from './first-writes.js';
+import { createFlowMetrics, NO_FLOW_METRICS } from './metrics.js';
 import { createSafeStart } from './safe-start.js';
 import { createSupervisor, type Supervisor } from './supervisor.js';
 
@@ -116,6 +117,7 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
     },
     cancels: createRunCancels(),
     firstWrites: dialect.dataModifyingCtes ? createFirstWrites(db, o.events, o.metrics) : undefined,
+    metrics: o.command ? NO_FLOW_METRICS : createFlowMetrics(o.metrics, db),
   };
   const supervisor = createSupervisor(deps);
   const intake = createIntake(

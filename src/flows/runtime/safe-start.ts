@@ -56,6 +56,7 @@ export function createSafeStart(deps: RuntimeDeps, supervisor: Supervisor) {
     const handOn = await write(row, records, row.state === 'running' ? next : []);
     if (row.state !== 'running') {
       deps.log.debug({ runId: row.id, flow: flow.id, state: row.state }, 'flow run ended');
+      deps.metrics.runEnded(flow.id, row.state);
       return { run: row, context };
     }
     if (handOn) {

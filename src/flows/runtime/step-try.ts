@@ -60,6 +60,7 @@ export async function tryStep(deps: RuntimeDeps, flow: Flow, run: store.RunRow, 
     started_at: startedAt,
     finished_at: deps.clock.now(),
   };
+  deps.metrics.stepTried(step.subsystem, outcome.ok, base.finished_at! - startedAt);
   return { base, outcome };
 }
 

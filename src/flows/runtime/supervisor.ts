@@ -141,6 +141,7 @@ export function createSupervisor(deps: RuntimeDeps) {
     });
     if (!committed) return recordIfCancelled(run.id, record, []);
     log.info({ runId: run.id, flow: run.flow_id, step: step.id, code: error.code }, 'flow run failed');
+    deps.metrics.runEnded(run.flow_id, 'failed');
     deps.runEnded(run.id);
   }
 
@@ -184,6 +185,7 @@ export function createSupervisor(deps: RuntimeDeps) {
     const after = { ...run, ...committed.counters };
     if (committed.ended) {
       log.debug({ runId: run.id, flow: flow.id, state: committed.ended }, 'flow run ended');
+      deps.metrics.runEnded(flow.id, committed.ended);
       // The only live branch holds every output there is: its context is the run's final one.
       const whole = committed.ended === 'succeeded' && run.live_branches === 1 && !done.route;
       deps.runEnded(run.id, whole ? { run: { ...after, state: 'succeeded', live_branches: 0, finished_at: committed.endedAt, error: null }, context: finalContext() } : undefined);
@@ -264,11 +266,14 @@ export function createSupervisor(deps: RuntimeDeps) {
   async function markDead(runId: string, err: unknown): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
     const error = { code: err instanceof FatalRunError ? 'RUN_BROKEN' : 'SUPERVISOR_FAILED', message };
-    await transaction(async (trx) => {
+    let flowId: string | undefined;
+    const committed = await transaction(async (trx) => {
       const run = await store.readRun(trx, runId);
       if (!run || !(await store.endRun(trx, runId, ['running', 'queued'], 'dead', clock.now(), error))) throw new Abandon();
       await publishRun(deps, trx, 'flow.run.failed', run, { state: 'dead', error });
+      flowId = run.flow_id;
     });
+    if (committed && flowId !== undefined) deps.metrics.runEnded(flowId, 'dead');
     log.error({ runId, err: message }, 'flow run dead');
     deps.runEnded(runId);
   }
