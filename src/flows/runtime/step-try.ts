@@ -44,6 +44,8 @@ export async function tryStep(deps: RuntimeDeps, flow: Flow, run: store.RunRow, 
   } finally {
     deps.cancels.release(run.id);
   }
+  const finishedAt = deps.clock.now();
+  deps.metrics.stepTried(step.subsystem, outcome.ok, finishedAt - startedAt);
   const base: store.NewStep = {
     run_id: run.id,
     step_id: step.id,
@@ -58,9 +60,8 @@ export async function tryStep(deps: RuntimeDeps, flow: Flow, run: store.RunRow, 
     error: null,
     wake_at: null,
     started_at: startedAt,
-    finished_at: deps.clock.now(),
+    finished_at: finishedAt,
   };
-  deps.metrics.stepTried(step.subsystem, outcome.ok, base.finished_at! - startedAt);
   return { base, outcome };
 }
 
