@@ -21,6 +21,7 @@ import {
   createNatsTransport,
   createRabbitTransport,
   flowsMigration,
+  flowsReplayIndexMigration,
   registerFlowCallbackRoutes,
   registerFlowRoutes,
   type CallbackReceiver,
@@ -28,7 +29,7 @@ import {
   type LocalModule,
 } from './flows/index.js';
 
-export const MIGRATIONS = [eventsMigration, jobsMigration, eventSubscribersMigration, ...directoryMigrations, syncMigration, flowsMigration];
+export const MIGRATIONS = [eventsMigration, jobsMigration, eventSubscribersMigration, ...directoryMigrations, syncMigration, flowsMigration, flowsReplayIndexMigration];
 
 export interface HubOptions {
   log?: Logger;

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { CANCEL_POLL_MS, cancelRun, replayRun, runDocument, runPage, RUN_STATES, STEP_PAGE, type RunState } from '../flows/index.js';
+import { CANCEL_POLL_MS, cancelRun, replayRun, replayRuns, runDocument, runPage, RUN_STATES, STEP_PAGE, type RunState } from '../flows/index.js';
 import type { Config } from '../platform/config/index.js';
 import { actor, cut, iso, positive, table, withHub } from './common.js';
 
@@ -80,6 +80,26 @@ export function registerRunCommands(program: Command, config: () => Readonly<Con
         );
       }),
     );
+  runs
+    .command('replay-failed')
+    .description("replay a page of a flow's failed (or dead) runs, each from the step it failed at (or --from), oldest first; runs replayed already are skipped")
+    .requiredOption('--flow <id>', 'the flow')
+    .addOption(new Option('--state <state>', 'which ended runs').choices(['failed', 'dead']).default('failed'))
+    .option('--from <stepId>', 'the step to run each again from (default: the step each failed at; dead runs need it)')
+    .option('--limit <n>', 'at most this many runs looked at (1 to 500)', positive('--limit'), 100)
+    .option('--before <runId>', 'only runs older than this one (the next page)')
+    .action((o: { flow: string; state: 'failed' | 'dead'; from?: string; limit: number; before?: string }) => {
+      if (o.limit > 500) throw new Error(`--limit must be at most 500, not ${o.limit}`);
+      return withHub(config(), async ({ flows, ctx }) => {
+        const result = await replayRuns(flows, { flow: o.flow, state: o.state, fromStep: o.from, limit: o.limit, before: o.before });
+        ctx.log.warn({ flow: o.flow, replayed: result.replayed.length, skipped: result.skipped.length, by: actor() }, 'flow runs replayed in bulk by an operator');
+        if (result.replayed.length > 0) console.log(table(['NEW RUN', 'REPLAY OF', 'FROM STEP'], result.replayed.map((r) => [r.runId, r.replayOf, r.fromStep])));
+        if (result.skipped.length > 0) console.log(table(['SKIPPED', 'WHY'], result.skipped.map((s) => [s.runId, s.reason])));
+        console.log(`${result.replayed.length} replayed, ${result.skipped.length} skipped; a running hub's workers take the new runs within jobs.pollIntervalMs (${ctx.config.jobs.pollIntervalMs} ms)`);
+        const filters = ` --flow ${o.flow} --state ${o.state}${o.from ? ` --from ${o.from}` : ''} --limit ${o.limit}`;
+        if (result.next !== null) console.log(`more: conveyor runs replay-failed${filters} --before ${result.next}`);
+      });
+    });
 }
 
 type RunDocument = Awaited<ReturnType<typeof runDocument>>;

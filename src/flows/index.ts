@@ -16,6 +16,7 @@ export { OPERATION_NAMES, NEGATION_PREFIX, MAX_REGEX_LENGTH } from './conditions
 export {
   createFlowRuntime,
   flowsMigration,
+  flowsReplayIndexMigration,
   FlowLoadError,
   StepFailure,
   defer,
@@ -37,5 +38,5 @@ export {
 } from './runtime/index.js';
 export { BUILTIN_LOCAL_MODULES, builtinOptionProblems, TRANSFORM_OPS, configuredLocalModules, createBitrix24Modules, BITRIX24_MODULE_NAMES } from './modules/index.js';
 export { registerFlowRoutes, registerFlowCallbackRoutes, type CallbackReceiver } from './api/index.js';
-export { cancelRun, replayRun, runDocument, runPage, STEP_PAGE } from './api/index.js';
+export { cancelRun, replayRun, replayRuns, runDocument, runPage, STEP_PAGE } from './api/index.js';
 export { createHttpTransport, createNatsTransport, createRabbitTransport, serveNatsModule, serveRabbitModule } from './transports/index.js';

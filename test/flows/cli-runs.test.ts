@@ -158,6 +158,24 @@ for (const kind of TEST_DATABASES) {
       assert.match(missing.stderr, /required option '--from <stepId>' not specified/);
     });
 
+    it('replay-failed: the newest failed run replayed from the step it failed at, as POST /flows/:id/replay; a page hint; twice replays nothing twice', async () => {
+      const old = (await runToEnd(f, 'fails', { order: 11 })).runId as string;
+      const first = await conveyor('replay-failed', '--flow', 'fails', '--limit', '1');
+      assert.equal(first.code, 0, first.stderr);
+      const row = new RegExp(`^([0-9A-Z]{26})\\s+${old}\\s+boom$`, 'm').exec(first.stdout);
+      assert.ok(row, first.stdout);
+      assert.match(first.stdout, /\n1 replayed, 0 skipped; a running hub's workers take the new runs within jobs\.pollIntervalMs \(50 ms\)\n/);
+      assert.match(first.stdout, new RegExp(`\\nmore: conveyor runs replay-failed --flow fails --state failed --limit 1 --before ${old}\\n$`));
+      assert.match(first.stderr, /"msg":"flow runs replayed in bulk by an operator"/);
+      const run = await getRun(f, row[1]!);
+      assert.deepEqual([run.replayOf, run.replayFrom], [old, 'boom']);
+      // The replay fails as its run did (the same request); the old run is not replayed a second time.
+      await eventually('the replay to end', async () => (await getRun(f, row[1]!)).state === 'failed');
+      const again = await conveyor('replay-failed', '--flow', 'fails', '--limit', '2');
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, new RegExp(`^${old}\\s+replayed already, as run ${row[1]}$`, 'm'));
+    });
+
     it('cancel: a running run is cancelled, the hub aborts its module call and runs no later step; a second cancel exits 1', async () => {
       const { runId } = (await f.call('POST', '/flows/held/requests', { body: { order: 10 } })).json();
       const ofRun = () => target.seen.filter((s) => s.key.startsWith(`${runId}:`));

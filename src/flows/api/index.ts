@@ -1,4 +1,4 @@
 // The flows HTTP API: intake, flows, runs, replay, cancel.
 export { registerFlowRoutes } from './routes.js';
 export { registerFlowCallbackRoutes, type CallbackReceiver } from './callbacks.js';
-export { cancelRun, loadedFlow, mustRun, replayRun, runDocument, runPage, STEP_PAGE } from './runs.js';
+export { cancelRun, loadedFlow, mustRun, replayRun, replayRuns, runDocument, runPage, STEP_PAGE } from './runs.js';

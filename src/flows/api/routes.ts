@@ -3,7 +3,7 @@ import { AppError } from '../../platform/errors/index.js';
 import type { HubApp } from '../../platform/http/index.js';
 import { Type } from 'typebox';
 import { ENDED_STATES, IntakeConflict, type FlowRuntime, type RunState } from '../runtime/index.js';
-import { cancelRun, loadedFlow, replayRun, runDocument, runPage } from './runs.js';
+import { cancelRun, loadedFlow, replayRun, replayRuns, runDocument, runPage } from './runs.js';
 import * as S from './schemas.js';
 import { flowDetail, flowSummary } from './views.js';
 
@@ -122,6 +122,26 @@ export function registerFlowRoutes(app: HubApp, ctx: HubContext, flows: FlowRunt
       const replayed = await replayRun(flows, (request.params as { id: string }).id, (request.body as { fromStep: string }).fromStep);
       reply.header('location', `/runs/${replayed.runId}`);
       return reply.code(202).send(replayed);
+    },
+  );
+
+  app.post(
+    '/flows/:id/replay',
+    {
+      config: run,
+      schema: {
+        tags,
+        summary: "Replay a page of a flow's failed (or dead) runs, each from the step it failed at (or fromStep), oldest first; runs replayed already are skipped",
+        params: S.FlowIdParams,
+        body: S.ReplayManyBody,
+        response: { 202: S.ReplayedMany },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body as { state?: 'failed' | 'dead'; fromStep?: string; before?: string; limit?: number };
+      const result = await replayRuns(flows, { flow: (request.params as { id: string }).id, state: b.state ?? 'failed', fromStep: b.fromStep, before: b.before, limit: b.limit ?? 100 });
+      request.log.warn({ flow: (request.params as { id: string }).id, replayed: result.replayed.length, skipped: result.skipped.length, by: request.principal!.username }, 'flow runs replayed in bulk');
+      return reply.code(202).send(result);
     },
   );
 

@@ -57,13 +57,61 @@ export async function replayRun(flows: FlowRuntime, id: string, fromStep: string
   const old = await mustRun(flows, id);
   if (!ENDED_STATES.includes(old.state)) throw new AppError('CONFLICT', `Run ${old.id} is ${old.state}; replay an ended run (cancel it first)`);
   const entry = loadedFlow(flows, old.flow_id);
-  if (!entry.flow.steps.has(fromStep)) {
-    throw new AppError('VALIDATION_FAILED', `fromStep: flow ${entry.flow.id} has no step "${fromStep}"; its steps: ${[...entry.flow.steps.keys()].join(', ')}`, [
-      { field: 'fromStep', message: `unknown step "${fromStep}"` },
-    ]);
-  }
+  mustHaveStep(entry, fromStep);
   const replayed = await flows.intake.replay(entry, old, fromStep);
   return { runId: replayed.runId, state: replayed.state, replayOf: old.id, fromStep };
+}
+
+export interface ReplayManyQuery {
+  flow: string;
+  state: 'failed' | 'dead';
+  /** Default: the step each run failed at. */
+  fromStep?: string;
+  before?: string;
+  limit: number;
+}
+
+/**
+ * Replays a page of a flow's failed (or dead) runs — after an outage of what a step calls, say. Each run
+ * goes again from `fromStep`, or else from the step it failed at, on the flow's current version, oldest
+ * first (so the new runs keep the order the requests came in). A run replayed already (by any way) is
+ * skipped, so running the same command twice does not replay twice; so is one with no step to go from
+ * (a dead run records none: give fromStep) or whose step the current version no longer has. Pages newest
+ * to oldest like GET /runs: `next` is the `before` of the next page.
+ */
+export async function replayRuns(flows: FlowRuntime, q: ReplayManyQuery) {
+  const entry = loadedFlow(flows, q.flow);
+  if (q.fromStep !== undefined) mustHaveStep(entry, q.fromStep);
+  const page = await flows.runs.list({ flowId: q.flow, state: q.state, before: q.before, limit: q.limit });
+  const earlier = await flows.runs.replaysOf(page.map((r) => r.id));
+  const replayed: { runId: string; replayOf: string; fromStep: string }[] = [];
+  const skipped: { runId: string; reason: string }[] = [];
+  for (const old of [...page].reverse()) {
+    const skip = (reason: string) => skipped.push({ runId: old.id, reason });
+    const already = earlier.get(old.id);
+    const fromStep = q.fromStep ?? failedAt(old);
+    if (already !== undefined) skip(`replayed already, as run ${already}`);
+    else if (fromStep === undefined) skip('no failing step is recorded (a dead run): give fromStep');
+    else if (!entry.flow.steps.has(fromStep)) skip(`the flow's current version (${entry.version}) has no step "${fromStep}"`);
+    else {
+      const { runId } = await flows.intake.replay(entry, old, fromStep);
+      replayed.push({ runId, replayOf: old.id, fromStep });
+    }
+  }
+  return { replayed, skipped, next: page.length === q.limit ? page[page.length - 1]!.id : null };
+}
+
+/** The step a run failed at, as its error records it. */
+function failedAt(run: RunRow): string | undefined {
+  const step = run.error === null ? undefined : (JSON.parse(run.error) as { step?: unknown }).step;
+  return typeof step === 'string' ? step : undefined;
+}
+
+function mustHaveStep(entry: FlowEntry, fromStep: string): void {
+  if (entry.flow.steps.has(fromStep)) return;
+  throw new AppError('VALIDATION_FAILED', `fromStep: flow ${entry.flow.id} has no step "${fromStep}"; its steps: ${[...entry.flow.steps.keys()].join(', ')}`, [
+    { field: 'fromStep', message: `unknown step "${fromStep}"` },
+  ]);
 }
 
 /**

@@ -99,6 +99,22 @@ export const ReplayBody = Type.Object(
 );
 
 export const Replayed = Type.Object({ runId: Type.String(), state: RunState, replayOf: Type.String(), fromStep: Type.String() });
+
+export const ReplayManyBody = Type.Object(
+  {
+    state: Type.Optional(Type.Union([Type.Literal('failed'), Type.Literal('dead')], { default: 'failed', description: 'Which ended runs to replay' })),
+    fromStep: Type.Optional(Type.String({ minLength: 1, description: 'The step to run each again from; default: the step each run failed at' })),
+    before: Type.Optional(Type.String({ minLength: 1, description: 'A run id: runs created before it (the `next` of the previous call)' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'At most this many runs looked at (newest first), replayed oldest first' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ReplayedMany = Type.Object({
+  replayed: Type.Array(Type.Object({ runId: Type.String({ description: 'The new run' }), replayOf: Type.String(), fromStep: Type.String() })),
+  skipped: Type.Array(Type.Object({ runId: Type.String(), reason: Type.String() })),
+  next: Type.Union([Type.String(), Type.Null()], { description: 'The `before` of the next page; null on the last' }),
+});
 export const Cancelled = Type.Object({ runId: Type.String(), state: RunState });
 
 export const FlowSummary = Type.Object({

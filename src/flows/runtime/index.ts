@@ -1,7 +1,7 @@
 // The flow runtime: durable runs, supervisor, dispatcher, intake, replay. The module contract is module.ts.
 export type { StepCall, StepError, StepOutcome, ModuleTransport, LocalModule } from './module.js';
 export { createFlowRuntime, type FlowRuntime, type FlowRuntimeOptions } from './runtime.js';
-export { flowsMigration } from './migration.js';
+export { flowsMigration, flowsReplayIndexMigration } from './migration.js';
 export { FlowLoadError, FatalRunError, readFlowDirectory, type FlowEntry, type FlowRegistry } from './registry.js';
 export { StepFailure, defer, failOnBadOptions, isDeferral, localTransport, type Deferral } from './local.js';
 export { createModuleDirectory, callWithDeadline, type ModuleDirectory } from './dispatch.js';

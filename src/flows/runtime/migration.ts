@@ -74,3 +74,11 @@ export const flowsMigration: ModuleMigration = {
       .execute();
   },
 };
+
+/** Which runs were replayed already (POST /flows/:id/replay skips them): only replays have replay_of. */
+export const flowsReplayIndexMigration: ModuleMigration = {
+  name: '0301_flows_replay_of',
+  async up(db) {
+    await db.schema.createIndex('flow_runs_replay_of').on('flow_runs').column('replay_of').where('replay_of', 'is not', null).execute();
+  },
+};

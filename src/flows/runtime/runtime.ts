@@ -53,6 +53,8 @@ export interface FlowRuntime {
   runs: {
     read(id: string): Promise<store.RunRow | undefined>;
     list(filter: store.RunFilter): Promise<store.RunRow[]>;
+    /** The latest replay of each of these runs that has one. */
+    replaysOf(ids: readonly string[]): Promise<Map<string, string>>;
     steps(runId: string, afterId: number, limit: number): Promise<store.StepRow[]>;
     /** The flow's intake buffer: queued runs and when the oldest was accepted. */
     /** What the flow's intake buffer holds and when it next releases. */
@@ -174,6 +176,7 @@ async function startRuntime(o: FlowRuntimeOptions, modules: ModuleDirectory): Pr
   const runs: FlowRuntime['runs'] = {
     read: (id) => store.readRun(db, id),
     list: (filter) => store.listRuns(db, filter),
+    replaysOf: (ids) => store.replaysOf(db, ids),
     steps: (runId, afterId, limit) => store.listSteps(db, runId, afterId, limit),
     buffered: (flow) => bufferOutlook(db, flow, o.clock.now()),
   };

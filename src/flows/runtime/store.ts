@@ -131,6 +131,13 @@ export interface RunFilter {
   limit: number;
 }
 
+/** The latest replay of each of these runs that has one: old run id → its replay's id. */
+export async function replaysOf(db: Db, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('flow_runs').select(['replay_of', 'id']).where('replay_of', 'in', ids).orderBy('id').execute();
+  return new Map(rows.map((r) => [r.replay_of!, r.id]));
+}
+
 /** Newest first; ids sort by creation time, so `before` (the last id seen) pages without counting. */
 export async function listRuns(db: Db, f: RunFilter): Promise<RunRow[]> {
   let q = db.selectFrom('flow_runs').selectAll().orderBy('id', 'desc').limit(f.limit);
