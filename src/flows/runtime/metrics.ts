@@ -1,7 +1,6 @@
-import { sql } from 'kysely';
 import { Gauge, type Metric, type Registry } from 'prom-client';
 import type { Db } from '../../platform/db/index.js';
-import type { RunState } from './store.js';
+import { unfinishedRunCounts, type RunState } from './store.js';
 
 /**
  * Prometheus metrics of the flows (on /metrics with the hub's others):
@@ -31,9 +30,7 @@ export function createFlowMetrics(registry: Registry | undefined, db: Db): FlowM
     registers: [registry],
     async collect() {
       this.reset();
-      const { rows } = await sql<{ flow_id: string; state: string; n: number | string }>`
-        select flow_id, state, count(*) as n from flow_runs where state in ('queued', 'running', 'dead') group by flow_id, state`.execute(db);
-      for (const row of rows) this.set({ flow: row.flow_id, state: row.state }, Number(row.n));
+      for (const c of await unfinishedRunCounts(db)) this.set({ flow: c.flowId, state: c.state }, c.runs);
     },
   });
   return {

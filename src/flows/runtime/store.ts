@@ -131,6 +131,15 @@ export interface RunFilter {
   limit: number;
 }
 
+/** Queued, running and dead runs by flow (/metrics): few, and found through the (state, finished_at) index. */
+export async function unfinishedRunCounts(db: Db): Promise<{ flowId: string; state: RunState; runs: number }[]> {
+  const { rows } = await execute<{ flow_id: string; state: RunState; n: number | string }>(
+    db,
+    sql`select flow_id, state, count(*) as n from flow_runs where state in ('queued', 'running', 'dead') group by flow_id, state`,
+  );
+  return rows.map((r) => ({ flowId: r.flow_id, state: r.state, runs: Number(r.n) }));
+}
+
 /** The latest replay of each of these runs that has one: old run id → its replay's id. */
 export async function replaysOf(db: Db, ids: readonly string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
